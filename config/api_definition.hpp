@@ -1,0 +1,93 @@
+#pragma once
+
+#include "config/target_url.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace portcullis::config {
+
+/// `proxy` of a classic API definition.
+struct ProxyConfig {
+    std::string listen_path;
+    std::string target_url;
+    TargetUrl target; // parsed `target_url`
+    bool strip_listen_path = false;
+    bool preserve_host_header = false;
+    bool disable_strip_slash = false;
+    bool ssl_insecure_skip_verify = false; // proxy.transport.ssl_insecure_skip_verify
+};
+
+/// One entry of `version_data.versions`.
+struct VersionInfo {
+    std::string key;  // the map key it was stored under
+    std::string name; // the `name` field (Tyk keys compiled endpoint lists by it)
+    bool use_extended_paths = false;
+    nlohmann::json extended_paths = nlohmann::json::object();
+    std::map<std::string, std::string> global_headers;
+    std::vector<std::string> global_headers_remove;
+    bool global_headers_disabled = false;
+    std::map<std::string, std::string> global_response_headers;
+    std::vector<std::string> global_response_headers_remove;
+    bool global_response_headers_disabled = false;
+    bool ignore_endpoint_case = false;
+};
+
+/// `version_data`.
+struct VersionData {
+    bool not_versioned = false;
+    std::string default_version;
+    std::vector<VersionInfo> versions; // in key order
+};
+
+/// Where the API key is looked for (`auth` or `auth_configs.authToken`).
+struct AuthTokenConfig {
+    std::string auth_header_name = "Authorization";
+    bool use_param = false;
+    std::string param_name;
+    bool use_cookie = false;
+    std::string cookie_name;
+    bool disable_header = false;
+};
+
+/// A Tyk classic API definition, parsed and validated once at load and shared read-only by every
+/// worker. Fields a later feature needs but does not model yet are available through `raw`.
+struct ApiDefinition {
+    std::string source_file;
+    std::string api_id;
+    std::string org_id;
+    std::string name;
+    bool active = true;
+    bool use_keyless = false;
+    bool use_standard_auth = false;
+    bool use_oauth2 = false;
+    bool internal = false;
+    ProxyConfig proxy;
+    VersionData version_data;
+    AuthTokenConfig auth; // effective token auth config (auth_configs.authToken wins over auth)
+    bool disable_rate_limit = false;
+    bool disable_quota = false;
+    bool enable_context_vars = false;
+    bool strip_auth_data = false;
+    std::int64_t session_lifetime = 0;
+    bool session_lifetime_respects_key_expiration = false;
+    nlohmann::json config_data = nlohmann::json::object();
+    bool config_data_disabled = false;
+
+    nlohmann::json raw; // the definition as read (GET /tyk/apis returns it)
+
+    /// The version requests use: with `not_versioned`, the only (or the `Default`) version;
+    /// otherwise `default_version`, then `Default`/`default`/"". Null when there is none.
+    const VersionInfo* active_version() const;
+};
+
+/// Parses one API definition. Throws ConfigException naming `file` and the JSON path of the
+/// offending field (missing `api_id`, bad `proxy.target_url`, wrong types, ...).
+ApiDefinition parse_api_definition(const nlohmann::json& value, const std::string& file);
+
+} // namespace portcullis::config

@@ -1,0 +1,117 @@
+#pragma once
+
+#include "config/config_error.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace portcullis::config {
+
+using Seconds = std::chrono::duration<double>;
+
+/// `storage` in tyk.conf: where sessions live.
+struct StorageConfig {
+    std::string type = "redis";
+    std::string host = "localhost";
+    int port = 6379;
+    std::vector<std::string> addrs;
+    std::string master_name;
+    std::string username;
+    std::string password;
+    int database = 0;
+    bool use_ssl = false;
+    int timeout = 5; // seconds, per Redis command
+};
+
+/// `policies` in tyk.conf.
+struct PoliciesConfig {
+    std::string policy_source; // "file" (or empty) reads files; "service"/"rpc" are not supported
+    std::string policy_record_name;
+    std::string policy_path;
+};
+
+/// `http_server_options` in tyk.conf.
+struct HttpServerOptions {
+    bool enable_strict_routes = false;
+    bool enable_path_prefix_matching = false;
+    bool enable_path_suffix_matching = false;
+    int xff_depth = 0;
+    std::int64_t max_request_body_size = 0;  // bytes, 0 = unlimited (413 beyond)
+    std::int64_t max_response_body_size = 0; // bytes, 0 = unlimited (buffered responses only)
+    Seconds read_timeout{120};               // per client read once the headers are in
+    Seconds write_timeout{120};              // per write to the client
+};
+
+/// Portcullis' own settings, all under the `portcullis` object of tyk.conf.
+struct PortcullisOptions {
+    unsigned workers = 0;                         // 0 = one per core
+    std::size_t max_connections_per_worker = 10000;
+    std::size_t max_header_bytes = 64 * 1024;     // request line + headers; 431 beyond
+    std::size_t max_buffered_body_bytes = 10 * 1024 * 1024; // bodies a step must hold whole
+    Seconds header_timeout{30};                   // reading a request's header block
+    Seconds idle_timeout{60};                     // keep-alive wait for the next request
+    Seconds upstream_connect_timeout{10};
+    Seconds upstream_idle_timeout{60};            // pooled upstream connections
+    std::size_t upstream_max_idle_per_host = 64;  // per worker
+    Seconds drain_timeout{10};                    // SIGTERM: time for in-flight requests
+    std::string log_level = "info";               // trace|debug|info|warn|error|off
+    std::string access_log = "info";              // level of per-request lines, or "off"
+};
+
+/// The gateway configuration read from a Tyk `tyk.conf`. Unknown fields are ignored.
+struct GatewayConfig {
+    std::string source_file;
+
+    std::string listen_address;      // empty = all interfaces
+    int listen_port = 8080;
+    std::string secret;
+    std::string app_path = "./apps";
+    std::string middleware_path = "./middleware";
+    StorageConfig storage;
+    bool hash_keys = false;
+    std::string hash_key_function;
+    std::vector<std::string> hash_key_function_fallback;
+    bool enable_hashed_keys_listing = false;
+    int min_token_length = 3;
+    bool allow_master_keys = false;
+    bool disable_key_actions_by_username = false;
+    PoliciesConfig policies;
+    bool enable_jsvm = false;
+    Seconds jsvm_timeout{5};
+    std::string health_check_endpoint_name = "hello";
+    HttpServerOptions http_server_options;
+    Seconds proxy_default_timeout{30}; // waiting for the upstream's response header
+    bool enable_redis_rolling_limiter = false;
+    bool enable_sentinel_rate_limiter = false;
+    bool enable_fixed_window_rate_limiter = false;
+    std::string rate_limit_response_headers = "quotas";
+    std::int64_t global_session_lifetime = 0;
+    bool force_global_session_lifetime = false;
+    bool hide_generator_header = false;
+    std::map<std::string, std::string> override_messages; // "auth.key_not_found" -> message
+    PortcullisOptions portcullis;
+
+    nlohmann::json raw; // the file as read, for features that read more later
+};
+
+/// Parses tyk.conf text. Throws ConfigException naming `file` and the line/column of a syntax
+/// error or the JSON path of a wrong type or invalid value.
+GatewayConfig parse_gateway_config(std::string_view text, const std::string& file);
+
+/// Reads and parses the file at `path`; a missing file throws ConfigException too.
+/// Relative `app_path`/`middleware_path`/`policy_path` stay as written (relative to the
+/// working directory, as in Tyk).
+GatewayConfig load_gateway_config(const std::string& path);
+
+/// Reads a whole file; throws ConfigException("cannot read file") naming it.
+std::string read_text_file(const std::string& path);
+
+/// Parses JSON text; a syntax error throws ConfigException with line and column.
+nlohmann::json parse_json_text(std::string_view text, const std::string& file);
+
+} // namespace portcullis::config

@@ -1,0 +1,226 @@
+#include "config/json_reader.hpp"
+
+#include "config/config_error.hpp"
+
+#include <cmath>
+#include <limits>
+
+namespace portcullis::config {
+
+namespace {
+
+using Json = nlohmann::json;
+
+// Readers of missing sections point here so that every reader always has a value to look at.
+const Json& empty_object() {
+    static const Json kEmpty = Json::object();
+    return kEmpty;
+}
+
+const Json& null_value() {
+    static const Json kNull;
+    return kNull;
+}
+
+// JSON pointer escaping (RFC 6901): '~' and '/' inside a key would otherwise be ambiguous.
+std::string escape_pointer_token(std::string_view key) {
+    std::string out;
+    out.reserve(key.size());
+    for (const char c : key) {
+        if (c == '~') {
+            out += "~0";
+        } else if (c == '/') {
+            out += "~1";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string type_mismatch(std::string_view expected, const Json& got) {
+    return "expected " + std::string(expected) + ", got " + got.type_name();
+}
+
+[[noreturn]] void throw_at(const std::string& file, std::string path, std::string message) {
+    ConfigError error;
+    error.file = file;
+    error.json_path = std::move(path);
+    error.message = std::move(message);
+    throw ConfigException(std::move(error));
+}
+
+// Go's encoding/json decodes 3.0 into an int but rejects 3.5; mirror that. Returns nullopt when
+// the value is not an integer at all, and throws for integers that do not fit.
+std::optional<std::int64_t>
+to_int64(const Json& value, const std::string& file, const std::string& path) {
+    if (value.is_number_unsigned()) {
+        const auto u = value.get<std::uint64_t>();
+        if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+            throw_at(file, path, "integer out of range");
+        }
+        return static_cast<std::int64_t>(u);
+    }
+    if (value.is_number_integer()) {
+        return value.get<std::int64_t>();
+    }
+    if (value.is_number_float()) {
+        const auto d = value.get<double>();
+        if (!std::isfinite(d) || std::trunc(d) != d) {
+            return std::nullopt;
+        }
+        // 2^63 is exactly representable; anything at or beyond it would overflow the cast.
+        constexpr double kLimit = 9223372036854775808.0;
+        if (d < -kLimit || d >= kLimit) {
+            throw_at(file, path, "integer out of range");
+        }
+        return static_cast<std::int64_t>(d);
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+JsonReader::JsonReader(const nlohmann::json& value, std::string file, std::string path)
+    : value_(&value), file_(std::move(file)), path_(std::move(path)) {
+    if (!value.is_object()) {
+        throw_at(file_, path_, type_mismatch("an object", value));
+    }
+}
+
+bool JsonReader::has(std::string_view key) const {
+    return find(key) != nullptr;
+}
+
+const nlohmann::json* JsonReader::find(std::string_view key) const {
+    const auto it = value_->find(key);
+    if (it == value_->end() || it->is_null()) {
+        return nullptr;
+    }
+    return &*it;
+}
+
+std::string JsonReader::child_path(std::string_view key) const {
+    return path_ + "/" + escape_pointer_token(key);
+}
+
+void JsonReader::fail(std::string_view key, const std::string& message) const {
+    throw_at(file_, key.empty() ? path_ : child_path(key), message);
+}
+
+void JsonReader::read(std::string_view key, bool& out) const {
+    const Json* value = find(key);
+    if (value == nullptr) {
+        return;
+    }
+    if (!value->is_boolean()) {
+        fail(key, type_mismatch("a boolean", *value));
+    }
+    out = value->get<bool>();
+}
+
+void JsonReader::read(std::string_view key, std::string& out) const {
+    const Json* value = find(key);
+    if (value == nullptr) {
+        return;
+    }
+    if (!value->is_string()) {
+        fail(key, type_mismatch("a string", *value));
+    }
+    out = value->get<std::string>();
+}
+
+void JsonReader::read(std::string_view key, std::int64_t& out) const {
+    const Json* value = find(key);
+    if (value == nullptr) {
+        return;
+    }
+    const auto number = to_int64(*value, file_, child_path(key));
+    if (!number) {
+        fail(key, type_mismatch("an integer", *value));
+    }
+    out = *number;
+}
+
+void JsonReader::read(std::string_view key, int& out) const {
+    std::int64_t wide = out;
+    read(key, wide);
+    if (wide < std::numeric_limits<int>::min() || wide > std::numeric_limits<int>::max()) {
+        fail(key, "integer out of range");
+    }
+    out = static_cast<int>(wide);
+}
+
+void JsonReader::read(std::string_view key, double& out) const {
+    const Json* value = find(key);
+    if (value == nullptr) {
+        return;
+    }
+    if (!value->is_number()) {
+        fail(key, type_mismatch("a number", *value));
+    }
+    out = value->get<double>();
+}
+
+void JsonReader::read(std::string_view key, std::vector<std::string>& out) const {
+    const Json* value = find(key);
+    if (value == nullptr) {
+        return;
+    }
+    if (!value->is_array()) {
+        fail(key, type_mismatch("an array of strings", *value));
+    }
+    std::vector<std::string> items;
+    items.reserve(value->size());
+    for (std::size_t i = 0; i < value->size(); ++i) {
+        const Json& item = (*value)[i];
+        if (!item.is_string()) {
+            throw_at(file_, child_path(key) + "/" + std::to_string(i),
+                     type_mismatch("a string", item));
+        }
+        items.push_back(item.get<std::string>());
+    }
+    out = std::move(items);
+}
+
+void JsonReader::read(std::string_view key, std::map<std::string, std::string>& out) const {
+    const Json* value = find(key);
+    if (value == nullptr) {
+        return;
+    }
+    if (!value->is_object()) {
+        fail(key, type_mismatch("an object of strings", *value));
+    }
+    std::map<std::string, std::string> items;
+    for (const auto& [name, item] : value->items()) {
+        if (!item.is_string()) {
+            throw_at(file_, child_path(key) + "/" + escape_pointer_token(name),
+                     type_mismatch("a string", item));
+        }
+        items.emplace(name, item.get<std::string>());
+    }
+    out = std::move(items);
+}
+
+JsonReader JsonReader::object(std::string_view key) const {
+    const Json* value = find(key);
+    return JsonReader(value == nullptr ? empty_object() : *value, file_, child_path(key));
+}
+
+const nlohmann::json& JsonReader::raw(std::string_view key) const {
+    const auto it = value_->find(key);
+    return it == value_->end() ? null_value() : *it;
+}
+
+std::vector<std::pair<std::string, JsonReader>> JsonReader::members(std::string_view key) const {
+    const JsonReader parent = object(key);
+    std::vector<std::pair<std::string, JsonReader>> out;
+    for (const auto& [name, item] : parent.value_->items()) {
+        // A null member decodes to a zero value in Go, so it reads as an empty object here.
+        const Json& member = item.is_null() ? empty_object() : item;
+        out.emplace_back(name, JsonReader(member, file_, parent.child_path(name)));
+    }
+    return out;
+}
+
+} // namespace portcullis::config

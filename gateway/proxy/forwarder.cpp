@@ -1,0 +1,335 @@
+#include "gateway/proxy/forwarder.hpp"
+
+#include "gateway/server/client_connection.hpp"
+#include "gateway/server/worker.hpp"
+#include "middleware/core/error_reply.hpp"
+#include "middleware/proxy/hop_by_hop.hpp"
+
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include <optional>
+
+namespace portcullis::proxy {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using RequestParser = http::request_parser<http::buffer_body>;
+using ResponseParser = http::response_parser<http::buffer_body>;
+
+constexpr std::uint32_t kUpstreamHeaderLimit = 256 * 1024;
+constexpr std::string_view kProxyError = "There was a problem proxying the request";
+constexpr std::string_view kTimeoutError = "Upstream service reached hard timeout.";
+
+bool is_idempotent(http::verb v) {
+    switch (v) {
+    case http::verb::get:
+    case http::verb::head:
+    case http::verb::options:
+    case http::verb::trace:
+    case http::verb::put:
+    case http::verb::delete_:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/// Errors that mean "the pooled connection was already closed by the upstream".
+bool is_stale_connection(const error_code& ec) {
+    return ec == http::error::end_of_stream || ec == asio::error::eof ||
+           ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+           ec == http::error::partial_message;
+}
+
+bool is_timeout(const error_code& ec) {
+    return ec == beast::error::timeout || ec == asio::error::timed_out;
+}
+
+/// Answers the client with a gateway-made error; the connection stays usable only when the
+/// client's request was read completely.
+awaitable<ForwardResult> reply_error(server::ClientConnection& client,
+                                     http::status status,
+                                     std::string_view message,
+                                     bool request_complete,
+                                     const char* reason) {
+    const bool keep = request_complete && !client.worker.draining();
+    auto res = make_error_response(status, message, keep,
+                                   client.worker.state()->config->hide_generator_header);
+    ForwardResult result;
+    result.status = static_cast<unsigned>(status);
+    result.error = reason;
+    result.keep_client = co_await server::write_reply(client, res);
+    co_return result;
+}
+
+} // namespace
+
+awaitable<ForwardResult> forward(server::ClientConnection& client,
+                                 http::request_parser<http::empty_body>& header_parser,
+                                 ForwardPlan plan) {
+    const std::shared_ptr<const GatewayState> state = client.worker.state();
+    const auto& cfg = *state->config;
+    const auto write_timeout = to_steady(cfg.http_server_options.write_timeout);
+    const auto read_timeout = to_steady(cfg.http_server_options.read_timeout);
+    const auto upstream_timeout = to_steady(cfg.proxy_default_timeout);
+    ForwardResult result;
+
+    RequestParser rp{std::move(header_parser)};
+    auto& req = rp.get();
+    const bool client_keep_alive = req.keep_alive() && req.version() >= 11;
+    const bool has_body = !rp.is_done();
+    const bool chunked_body = rp.chunked();
+    const auto content_length = rp.content_length();
+    const bool is_head = req.method() == http::verb::head;
+    const bool expect_continue = has_body && req.version() >= 11 &&
+                                 beast::iequals(req[http::field::expect], "100-continue");
+
+    if (plan.max_request_body > 0) {
+        const auto limit = static_cast<std::uint64_t>(plan.max_request_body);
+        if (content_length && *content_length > limit) {
+            co_return co_await reply_error(client, http::status::payload_too_large,
+                                           "Request is too large", false, "body_too_large");
+        }
+        rp.body_limit(limit);
+    } else {
+        rp.body_limit(boost::none);
+    }
+
+    // The header as the upstream sees it.
+    req.erase(http::field::expect);
+    strip_hop_by_hop(req);
+    append_forwarded_for(req, client.peer_ip);
+    req.target(plan.request_target);
+    req.version(11);
+    if (!plan.preserve_host_header || req[http::field::host].empty()) {
+        req.set(http::field::host, plan.target->host_header);
+    }
+    if (has_body) {
+        if (chunked_body) {
+            req.chunked(true);
+        } else if (content_length) {
+            req.content_length(*content_length);
+        }
+    }
+    const bool retryable = !has_body && is_idempotent(req.method());
+
+    char* const relay = client.relay_buffer();
+    constexpr std::size_t kRelaySize = server::ClientConnection::kRelayBufferSize;
+    UpstreamConnectionPtr up;
+    std::optional<ResponseParser> resp;
+    Clock::time_point sent_at;
+
+    for (int attempt = 0;; ++attempt) {
+        auto [aec, conn] = co_await client.worker.upstream_pool().acquire(
+            plan.target, attempt > 0, to_steady(cfg.portcullis.upstream_connect_timeout));
+        if (aec) {
+            spdlog::warn("upstream {} unreachable: {}", plan.target->authority(), aec.message());
+            if (is_timeout(aec)) {
+                co_return co_await reply_error(client, http::status::gateway_timeout,
+                                               kTimeoutError, !has_body, "upstream_timeout");
+            }
+            co_return co_await reply_error(client, http::status::bad_gateway, kProxyError,
+                                           !has_body, "upstream_connect");
+        }
+        up = std::move(conn);
+        sent_at = Clock::now();
+
+        // send the header
+        http::serializer<true, http::buffer_body> sr{req};
+        up->stream.expires_after(write_timeout);
+        auto [wec, wn] = co_await http::async_write_header(up->stream, sr, use_nothrow);
+        if (wec) {
+            if (retryable && up->reused && attempt == 0) {
+                continue;
+            }
+            spdlog::warn("upstream {} write failed: {}", plan.target->authority(),
+                         wec.message());
+            co_return co_await reply_error(client, http::status::bad_gateway, kProxyError,
+                                           !has_body, "upstream_write");
+        }
+
+        // stream the body from the client
+        if (has_body) {
+            if (expect_continue) {
+                static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+                client.stream.expires_after(write_timeout);
+                auto [cec, cn] = co_await asio::async_write(
+                    client.stream, asio::buffer(kContinue.data(), kContinue.size()),
+                    use_nothrow);
+                if (cec) {
+                    result.error = "client_gone";
+                    co_return result;
+                }
+            }
+            do {
+                if (!rp.is_done()) {
+                    rp.get().body().data = relay;
+                    rp.get().body().size = kRelaySize;
+                    client.stream.expires_after(read_timeout);
+                    auto [rec, rn] =
+                        co_await http::async_read(client.stream, client.buffer, rp, use_nothrow);
+                    if (rec == http::error::need_buffer) {
+                        rec = {};
+                    }
+                    if (rec == http::error::body_limit) {
+                        co_return co_await reply_error(client, http::status::payload_too_large,
+                                                       "Request is too large", false,
+                                                       "body_too_large");
+                    }
+                    if (rec) {
+                        if (is_timeout(rec)) {
+                            co_return co_await reply_error(client,
+                                                           http::status::request_timeout,
+                                                           "Request body read timeout", false,
+                                                           "client_body_timeout");
+                        }
+                        if (rec == http::error::end_of_stream || rec == asio::error::eof ||
+                            rec == asio::error::connection_reset) {
+                            result.error = "client_gone";
+                            co_return result;
+                        }
+                        co_return co_await reply_error(client, http::status::bad_request,
+                                                       "Bad Request", false, "client_body");
+                    }
+                    rp.get().body().size = kRelaySize - rp.get().body().size;
+                    rp.get().body().data = relay;
+                    rp.get().body().more = !rp.is_done();
+                } else {
+                    rp.get().body().data = nullptr;
+                    rp.get().body().size = 0;
+                    rp.get().body().more = false;
+                }
+                up->stream.expires_after(write_timeout);
+                auto [bwec, bwn] = co_await http::async_write(up->stream, sr, use_nothrow);
+                if (bwec == http::error::need_buffer) {
+                    bwec = {};
+                }
+                if (bwec) {
+                    spdlog::warn("upstream {} failed while receiving the body: {}",
+                                 plan.target->authority(), bwec.message());
+                    co_return co_await reply_error(client, http::status::bad_gateway,
+                                                   kProxyError, rp.is_done(), "upstream_write");
+                }
+            } while (!rp.is_done() && !sr.is_done());
+        }
+
+        // wait for the response header (skipping interim 1xx responses)
+        error_code rec;
+        std::size_t received = 0;
+        for (;;) {
+            resp.emplace();
+            resp->header_limit(kUpstreamHeaderLimit);
+            resp->body_limit(boost::none);
+            if (is_head) {
+                resp->skip(true);
+            }
+            up->stream.expires_after(upstream_timeout);
+            auto [hec, hn] = co_await http::async_read_header(up->stream, up->buffer, *resp,
+                                                              use_nothrow);
+            rec = hec;
+            received += hn;
+            const unsigned code = rec ? 0 : resp->get().result_int();
+            if (rec || code < 100 || code >= 200 || code == 101) {
+                break;
+            }
+        }
+        if (rec) {
+            if (retryable && up->reused && attempt == 0 && received == 0 &&
+                is_stale_connection(rec)) {
+                continue;
+            }
+            spdlog::warn("upstream {} response failed: {}", plan.target->authority(),
+                         rec.message());
+            if (is_timeout(rec)) {
+                co_return co_await reply_error(client, http::status::gateway_timeout,
+                                               kTimeoutError, true, "upstream_timeout");
+            }
+            co_return co_await reply_error(client, http::status::bad_gateway, kProxyError, true,
+                                           "upstream_response");
+        }
+        if (resp->get().result_int() == 101) {
+            // Upgrade was stripped from the request; a switch now is a protocol error.
+            co_return co_await reply_error(client, http::status::bad_gateway, kProxyError, true,
+                                           "upstream_upgrade");
+        }
+        break;
+    }
+    result.upstream_latency = Clock::now() - sent_at;
+
+    // send the response header
+    auto& res = resp->get();
+    const bool res_has_body = !resp->is_done();
+    const auto res_length = resp->content_length();
+    strip_hop_by_hop(res);
+    const bool keep_client = client_keep_alive && !client.worker.draining();
+    if (res_has_body) {
+        if (res_length) {
+            res.content_length(*res_length);
+        } else {
+            res.chunked(true); // chunked or EOF-delimited upstream: chunked to the client
+        }
+    }
+    res.version(11);
+    res.keep_alive(keep_client);
+    result.status = res.result_int();
+
+    http::serializer<false, http::buffer_body> rs{res};
+    client.stream.expires_after(write_timeout);
+    auto [hwec, hwn] = co_await http::async_write_header(client.stream, rs, use_nothrow);
+    if (hwec) {
+        result.error = "client_gone";
+        co_return result;
+    }
+
+    // stream the body from the upstream
+    if (res_has_body) {
+        do {
+            if (!resp->is_done()) {
+                res.body().data = relay;
+                res.body().size = kRelaySize;
+                up->stream.expires_after(upstream_timeout);
+                auto [rec, rn] = co_await http::async_read(up->stream, up->buffer, *resp,
+                                                           use_nothrow);
+                if (rec == http::error::need_buffer) {
+                    rec = {};
+                }
+                if (rec) {
+                    // Too late for an error reply: cut the client off so it sees a short body.
+                    spdlog::warn("upstream {} failed mid-response: {}", plan.target->authority(),
+                                 rec.message());
+                    result.error = "upstream_body";
+                    co_return result;
+                }
+                res.body().size = kRelaySize - res.body().size;
+                res.body().data = relay;
+                res.body().more = !resp->is_done();
+            } else {
+                res.body().data = nullptr;
+                res.body().size = 0;
+                res.body().more = false;
+            }
+            client.stream.expires_after(write_timeout);
+            auto [wec, wn] = co_await http::async_write(client.stream, rs, use_nothrow);
+            if (wec == http::error::need_buffer) {
+                wec = {};
+            }
+            if (wec) {
+                result.error = "client_gone";
+                co_return result;
+            }
+        } while (!resp->is_done() && !rs.is_done());
+    }
+
+    if (resp->is_done() && resp->keep_alive() && !resp->need_eof() && up->buffer.size() == 0) {
+        client.worker.upstream_pool().release(std::move(up));
+    }
+    result.keep_client = keep_client;
+    co_return result;
+}
+
+} // namespace portcullis::proxy

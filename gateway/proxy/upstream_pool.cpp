@@ -1,0 +1,148 @@
+#include "gateway/proxy/upstream_pool.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <spdlog/spdlog.h>
+
+#include <sys/socket.h>
+
+namespace portcullis::proxy {
+
+namespace {
+
+constexpr auto kDnsTtl = std::chrono::seconds(30);
+
+/// True when a pooled idle connection is still usable: no EOF and no unexpected bytes waiting.
+bool still_open(beast::tcp_stream& stream) {
+    char byte;
+    const auto n = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+} // namespace
+
+UpstreamPool::UpstreamPool(asio::io_context& ioc, const config::PortcullisOptions& options)
+    : ioc_(ioc), max_idle_per_host_(options.upstream_max_idle_per_host),
+      idle_timeout_(to_steady(options.upstream_idle_timeout)), sweep_timer_(ioc) {}
+
+awaitable<std::pair<error_code, std::vector<tcp::endpoint>>> UpstreamPool::resolve(
+    const config::TargetUrl* target, std::chrono::steady_clock::duration timeout) {
+    error_code ec;
+    auto address = asio::ip::make_address(target->host, ec);
+    if (!ec) {
+        co_return std::pair{error_code{}, std::vector<tcp::endpoint>{{address, target->port}}};
+    }
+    const std::string key = target->authority();
+    const auto now = std::chrono::steady_clock::now();
+    if (auto it = dns_.find(key); it != dns_.end() && it->second.expires > now) {
+        co_return std::pair{error_code{}, it->second.endpoints};
+    }
+    using namespace asio::experimental::awaitable_operators;
+    tcp::resolver resolver{ioc_};
+    asio::steady_timer timer{ioc_, timeout};
+    auto result = co_await (
+        resolver.async_resolve(target->host, std::to_string(target->port), use_nothrow) ||
+        timer.async_wait(use_nothrow));
+    if (result.index() == 1) {
+        co_return std::pair{error_code{asio::error::timed_out}, std::vector<tcp::endpoint>{}};
+    }
+    auto [rec, results] = std::get<0>(std::move(result));
+    if (rec) {
+        co_return std::pair{rec, std::vector<tcp::endpoint>{}};
+    }
+    std::vector<tcp::endpoint> endpoints;
+    for (const auto& entry : results) {
+        endpoints.push_back(entry.endpoint());
+    }
+    dns_[key] = DnsEntry{endpoints, now + kDnsTtl};
+    co_return std::pair{error_code{}, std::move(endpoints)};
+}
+
+awaitable<std::pair<error_code, UpstreamConnectionPtr>> UpstreamPool::acquire(
+    const config::TargetUrl* target,
+    bool fresh,
+    std::chrono::steady_clock::duration connect_timeout) {
+    std::string key = target->authority();
+    if (!fresh) {
+        if (auto it = idle_.find(key); it != idle_.end()) {
+            auto& list = it->second;
+            while (!list.empty()) {
+                UpstreamConnectionPtr conn = std::move(list.back());
+                list.pop_back();
+                if (still_open(conn->stream)) {
+                    conn->reused = true;
+                    co_return std::pair{error_code{}, std::move(conn)};
+                }
+                error_code ignored;
+                conn->stream.socket().close(ignored);
+            }
+        }
+    }
+
+    auto [rec, endpoints] = co_await resolve(target, connect_timeout);
+    if (rec) {
+        co_return std::pair{rec, UpstreamConnectionPtr{}};
+    }
+    auto conn = std::make_unique<UpstreamConnection>(ioc_);
+    conn->key = std::move(key);
+    conn->stream.expires_after(connect_timeout);
+    auto [cec, endpoint] = co_await conn->stream.async_connect(endpoints, use_nothrow);
+    if (cec) {
+        co_return std::pair{cec, UpstreamConnectionPtr{}};
+    }
+    error_code ignored;
+    conn->stream.socket().set_option(tcp::no_delay(true), ignored);
+    co_return std::pair{error_code{}, std::move(conn)};
+}
+
+void UpstreamPool::release(UpstreamConnectionPtr connection) {
+    if (stopped_ || !connection) {
+        return;
+    }
+    auto& list = idle_[connection->key];
+    if (list.size() >= max_idle_per_host_) {
+        return; // closes it
+    }
+    connection->stream.expires_never();
+    connection->idle_since = std::chrono::steady_clock::now();
+    list.push_back(std::move(connection));
+}
+
+void UpstreamPool::close_all() {
+    stopped_ = true;
+    sweep_timer_.cancel();
+    idle_.clear();
+}
+
+std::size_t UpstreamPool::idle_count() const {
+    std::size_t n = 0;
+    for (const auto& [key, list] : idle_) {
+        n += list.size();
+    }
+    return n;
+}
+
+void UpstreamPool::sweep() {
+    const auto cutoff = std::chrono::steady_clock::now() - idle_timeout_;
+    for (auto& [key, list] : idle_) {
+        std::erase_if(list, [&](const UpstreamConnectionPtr& c) {
+            return c->idle_since < cutoff || !still_open(c->stream);
+        });
+    }
+}
+
+void UpstreamPool::start_sweeper() {
+    asio::co_spawn(ioc_, sweep_loop(this), asio::detached);
+}
+
+awaitable<void> UpstreamPool::sweep_loop(UpstreamPool* self) {
+    while (!self->stopped_) {
+        self->sweep_timer_.expires_after(std::chrono::seconds(5));
+        auto [ec] = co_await self->sweep_timer_.async_wait(use_nothrow);
+        if (ec || self->stopped_) {
+            co_return;
+        }
+        self->sweep();
+    }
+}
+
+} // namespace portcullis::proxy

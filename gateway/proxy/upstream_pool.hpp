@@ -1,0 +1,74 @@
+#pragma once
+
+#include "config/gateway_config.hpp"
+#include "config/target_url.hpp"
+#include "gateway/common/asio.hpp"
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace portcullis::proxy {
+
+/// An upstream connection, either fresh or taken from the pool. The read buffer travels with the
+/// connection so that bytes belonging to it are never mixed with another's.
+struct UpstreamConnection {
+    explicit UpstreamConnection(asio::io_context& ioc) : stream(ioc) {}
+
+    beast::tcp_stream stream;
+    beast::flat_buffer buffer;
+    std::string key;    // pool key ("host:port")
+    bool reused = false; // taken from the pool (may have been closed by the upstream meanwhile)
+    std::chrono::steady_clock::time_point idle_since{};
+};
+using UpstreamConnectionPtr = std::unique_ptr<UpstreamConnection>;
+
+/// Per-worker keep-alive pool of upstream connections plus a small DNS cache. Used only on its
+/// worker's thread; owns idle connections, lends busy ones out by unique_ptr.
+class UpstreamPool {
+public:
+    UpstreamPool(asio::io_context& ioc, const config::PortcullisOptions& options);
+
+    /// A connection to `target`: an idle pooled one that still looks open, else a new one
+    /// (connect deadline `connect_timeout`). With `fresh` the pool is bypassed. `target` must
+    /// stay alive until the coroutine completes.
+    awaitable<std::pair<error_code, UpstreamConnectionPtr>> acquire(
+        const config::TargetUrl* target,
+        bool fresh,
+        std::chrono::steady_clock::duration connect_timeout);
+
+    /// Returns a connection whose last exchange completed cleanly and may be reused.
+    void release(UpstreamConnectionPtr connection);
+
+    /// Closes every idle connection (drain, shutdown).
+    void close_all();
+    /// Starts the periodic close of connections idle longer than `upstream_idle_timeout`.
+    void start_sweeper();
+
+    std::size_t idle_count() const;
+
+private:
+    struct DnsEntry {
+        std::vector<tcp::endpoint> endpoints;
+        std::chrono::steady_clock::time_point expires;
+    };
+
+    awaitable<std::pair<error_code, std::vector<tcp::endpoint>>> resolve(
+        const config::TargetUrl* target,
+        std::chrono::steady_clock::duration timeout);
+    static awaitable<void> sweep_loop(UpstreamPool* self);
+    void sweep();
+
+    asio::io_context& ioc_;
+    std::size_t max_idle_per_host_;
+    std::chrono::steady_clock::duration idle_timeout_;
+    std::unordered_map<std::string, std::vector<UpstreamConnectionPtr>> idle_;
+    std::unordered_map<std::string, DnsEntry> dns_;
+    asio::steady_timer sweep_timer_;
+    bool stopped_ = false;
+};
+
+} // namespace portcullis::proxy

@@ -1,0 +1,94 @@
+#include "gateway/runtime.hpp"
+
+#include "config/api_loader.hpp"
+#include "gateway/common/asio.hpp"
+#include "gateway/server/worker.hpp"
+
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+namespace portcullis {
+
+Runtime::Runtime(config::GatewayConfig config)
+    : config_(std::make_shared<const config::GatewayConfig>(std::move(config))) {}
+
+Runtime::~Runtime() = default;
+
+std::shared_ptr<const GatewayState> Runtime::load_state(
+    std::shared_ptr<const config::GatewayConfig> config) {
+    auto report = config::load_api_directory(config->app_path);
+    for (const auto& error : report.errors) {
+        spdlog::error("API definition skipped: {}", error.to_string());
+    }
+    for (const auto& api : report.apis) {
+        spdlog::info("API loaded: id={} name=\"{}\" listen_path={} target={} keyless={}",
+                     api->api_id, api->name, api->proxy.listen_path, api->proxy.target_url,
+                     api->use_keyless);
+    }
+    auto state = std::make_shared<GatewayState>();
+    state->router = std::make_shared<const proxy::ApiRouter>(
+        std::move(report.apis), config->http_server_options.enable_strict_routes);
+    state->config = std::move(config);
+    return state;
+}
+
+int Runtime::run() {
+    auto state = load_state(config_);
+    const auto& opts = config_->portcullis;
+    unsigned count = opts.workers;
+    if (count == 0) {
+        count = std::max(1u, std::thread::hardware_concurrency());
+    }
+
+    // listen: the first worker binds (port 0 picks one), the rest share its port
+    error_code ec;
+    auto address = config_->listen_address.empty()
+                       ? asio::ip::address(asio::ip::address_v4::any())
+                       : asio::ip::make_address(config_->listen_address, ec);
+    if (ec) {
+        spdlog::critical("listen_address \"{}\" is not an IP address", config_->listen_address);
+        return 2;
+    }
+    std::uint16_t port = static_cast<std::uint16_t>(config_->listen_port);
+    try {
+        for (unsigned i = 0; i < count; ++i) {
+            auto worker = std::make_unique<server::Worker>(i, state);
+            worker->listen(tcp::endpoint{address, port});
+            port = worker->local_port();
+            workers_.push_back(std::move(worker));
+        }
+    } catch (const boost::system::system_error& e) {
+        spdlog::critical("cannot listen on {}:{}: {}", address.to_string(), port,
+                         e.code().message());
+        return 1;
+    }
+
+    // Signals are handled on the main thread; workers only see the drain request.
+    asio::io_context main_ioc{1};
+    asio::signal_set signals{main_ioc, SIGINT, SIGTERM};
+    int received = 0;
+    signals.async_wait([&](error_code, int signo) { received = signo; });
+
+    for (auto& worker : workers_) {
+        worker->start();
+    }
+    spdlog::info("portcullis {} listening on {}:{} with {} worker(s), {} API(s) loaded",
+                 PORTCULLIS_VERSION, address.to_string(), port, count,
+                 state->router->apis().size());
+
+    main_ioc.run();
+    spdlog::info("signal {} received: draining (deadline {}s)", received,
+                 opts.drain_timeout.count());
+    for (auto& worker : workers_) {
+        worker->begin_drain(to_steady(opts.drain_timeout));
+    }
+    for (auto& worker : workers_) {
+        worker->join();
+    }
+    spdlog::info("stopped");
+    return 0;
+}
+
+} // namespace portcullis

@@ -1,0 +1,120 @@
+#include "gateway/server/client_connection.hpp"
+
+#include "gateway/proxy/pipeline.hpp"
+#include "gateway/server/worker.hpp"
+#include "middleware/core/error_reply.hpp"
+
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <spdlog/spdlog.h>
+
+namespace portcullis::server {
+
+ClientConnection::ClientConnection(tcp::socket socket, Worker& owner)
+    : stream(std::move(socket)), worker(owner) {
+    error_code ec;
+    auto endpoint = stream.socket().remote_endpoint(ec);
+    if (!ec) {
+        peer_ip = endpoint.address().to_string();
+    }
+    stream.socket().set_option(tcp::no_delay(true), ec);
+}
+
+char* ClientConnection::relay_buffer() {
+    if (!relay_buffer_) {
+        relay_buffer_ = std::make_unique<char[]>(kRelayBufferSize);
+    }
+    return relay_buffer_.get();
+}
+
+void on_client_done(std::exception_ptr e) {
+    if (e) {
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+            spdlog::error("connection ended by an unexpected error: {}", ex.what());
+        }
+    }
+}
+
+awaitable<bool> write_reply(ClientConnection& conn, StringResponse& res) {
+    const auto& opts = conn.worker.state()->config->http_server_options;
+    conn.stream.expires_after(to_steady(opts.write_timeout));
+    auto [ec, n] = co_await http::async_write(conn.stream, res, use_nothrow);
+    co_return !ec && res.keep_alive();
+}
+
+namespace {
+
+/// Removes a connection from the worker's registry when the coroutine frame goes away.
+class TrackGuard {
+public:
+    TrackGuard(Worker& worker, beast::tcp_stream& stream)
+        : worker_(worker), handle_(worker.track(stream)) {}
+    ~TrackGuard() { worker_.untrack(handle_); }
+    TrackGuard(const TrackGuard&) = delete;
+    TrackGuard& operator=(const TrackGuard&) = delete;
+    void busy(bool b) { handle_->busy = b; }
+
+private:
+    Worker& worker_;
+    Worker::TrackedHandle handle_;
+};
+
+bool is_disconnect(const error_code& ec) {
+    return ec == http::error::end_of_stream || ec == asio::error::eof ||
+           ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+           ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+           ec == asio::error::bad_descriptor;
+}
+
+} // namespace
+
+awaitable<void> serve_client(tcp::socket socket, Worker* worker) {
+    ClientConnection conn{std::move(socket), *worker};
+    TrackGuard tracked{*worker, conn.stream};
+
+    for (;;) {
+        if (worker->draining()) {
+            break;
+        }
+        std::shared_ptr<const GatewayState> state = worker->state();
+        const auto& opts = state->config->portcullis;
+
+        // read: the header block, under the header (or keep-alive idle) deadline
+        http::request_parser<http::empty_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
+        const bool idle = conn.requests > 0 && conn.buffer.size() == 0;
+        conn.stream.expires_after(to_steady(idle ? opts.idle_timeout : opts.header_timeout));
+        tracked.busy(false);
+        auto [ec, n] = co_await http::async_read_header(conn.stream, conn.buffer, parser,
+                                                        use_nothrow);
+        if (ec) {
+            if (is_disconnect(ec)) {
+                break;
+            }
+            // A malformed or oversized header: answer once, then close.
+            tracked.busy(true);
+            const bool too_large = ec == http::error::header_limit;
+            auto res = make_error_response(too_large ? http::status::request_header_fields_too_large
+                                                     : http::status::bad_request,
+                                           too_large ? "Request Header Fields Too Large"
+                                                     : "Bad Request",
+                                           false, state->config->hide_generator_header);
+            co_await write_reply(conn, res);
+            break;
+        }
+        tracked.busy(true);
+        ++conn.requests;
+
+        // every later phase: see proxy::handle_request
+        const bool keep_alive = co_await proxy::handle_request(conn, parser, state);
+        if (!keep_alive || worker->draining()) {
+            break;
+        }
+    }
+    error_code ignored;
+    conn.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+} // namespace portcullis::server

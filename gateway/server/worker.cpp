@@ -1,0 +1,162 @@
+#include "gateway/server/worker.hpp"
+
+#include "gateway/server/client_connection.hpp"
+#include "middleware/core/error_reply.hpp"
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include <sys/socket.h>
+
+namespace portcullis::server {
+
+namespace {
+
+void on_accept_loop_done(std::exception_ptr e) {
+    if (e) {
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+            spdlog::error("accept loop ended: {}", ex.what());
+        }
+    }
+}
+
+} // namespace
+
+Worker::Worker(unsigned index, std::shared_ptr<const GatewayState> state)
+    : index_(index), state_(std::move(state)),
+      pool_(std::make_unique<proxy::UpstreamPool>(ioc_, state_->config->portcullis)) {}
+
+Worker::~Worker() {
+    if (thread_.joinable()) {
+        ioc_.stop();
+        thread_.join();
+    }
+}
+
+void Worker::listen(const tcp::endpoint& endpoint) {
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(tcp::acceptor::reuse_address(true));
+    int one = 1;
+    if (::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+        throw boost::system::system_error(errno, boost::system::system_category(),
+                                          "setsockopt(SO_REUSEPORT)");
+    }
+    acceptor_.bind(endpoint);
+    acceptor_.listen(asio::socket_base::max_listen_connections);
+}
+
+std::uint16_t Worker::local_port() const { return acceptor_.local_endpoint().port(); }
+
+void Worker::start() {
+    asio::co_spawn(ioc_, accept_loop(this), on_accept_loop_done);
+    pool_->start_sweeper();
+    thread_ = std::thread([this] {
+        try {
+            ioc_.run();
+        } catch (const std::exception& e) {
+            spdlog::critical("worker {} stopped: {}", index_, e.what());
+        }
+    });
+}
+
+void Worker::join() {
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+void Worker::set_state(std::shared_ptr<const GatewayState> state) {
+    asio::post(ioc_, [this, state = std::move(state)]() mutable { state_ = std::move(state); });
+}
+
+void Worker::begin_drain(std::chrono::steady_clock::duration deadline) {
+    asio::post(ioc_, [this, deadline] { drain_now(deadline); });
+}
+
+void Worker::drain_now(std::chrono::steady_clock::duration deadline) {
+    if (draining_) {
+        return;
+    }
+    draining_ = true;
+    error_code ignored;
+    acceptor_.close(ignored);
+    pool_->close_all();
+    for (auto& c : connections_) {
+        if (!c.busy) {
+            c.stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+            c.stream->cancel();
+        }
+    }
+    drain_timer_.expires_after(deadline);
+    drain_timer_.async_wait([this](error_code ec) {
+        if (ec) {
+            return;
+        }
+        if (!connections_.empty()) {
+            spdlog::warn("worker {}: drain deadline passed, closing {} connection(s)", index_,
+                         connections_.size());
+        }
+        for (auto& c : connections_) {
+            error_code ignored_close;
+            c.stream->socket().close(ignored_close);
+        }
+    });
+    maybe_finish();
+}
+
+void Worker::maybe_finish() {
+    if (draining_ && connections_.empty()) {
+        drain_timer_.cancel();
+        pool_->close_all();
+    }
+}
+
+Worker::TrackedHandle Worker::track(beast::tcp_stream& stream) {
+    return connections_.insert(connections_.end(), Tracked{&stream, false});
+}
+
+void Worker::untrack(TrackedHandle handle) {
+    connections_.erase(handle);
+    maybe_finish();
+}
+
+void Worker::refuse(tcp::socket& socket) {
+    // Over the connection cap: answer 503 without a coroutine or buffer, then close.
+    static const std::string kReply = [] {
+        const std::string body = tyk_error_body("Too many open connections");
+        return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+               "Connection: close\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
+    error_code ignored;
+    socket.non_blocking(true, ignored);
+    socket.send(asio::buffer(kReply.data(), kReply.size()), 0, ignored);
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+}
+
+awaitable<void> Worker::accept_loop(Worker* self) {
+    for (;;) {
+        auto [ec, socket] = co_await self->acceptor_.async_accept(use_nothrow);
+        if (ec) {
+            if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) {
+                co_return;
+            }
+            // EMFILE and friends: log and keep accepting; the kernel queue holds the client.
+            spdlog::warn("worker {}: accept failed: {}", self->index_, ec.message());
+            asio::steady_timer pause{self->ioc_, std::chrono::milliseconds(50)};
+            co_await pause.async_wait(use_nothrow);
+            continue;
+        }
+        if (self->connections_.size() >=
+            self->state_->config->portcullis.max_connections_per_worker) {
+            self->refuse(socket);
+            continue;
+        }
+        asio::co_spawn(self->ioc_, serve_client(std::move(socket), self), on_client_done);
+    }
+}
+
+} // namespace portcullis::server

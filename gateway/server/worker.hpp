@@ -1,0 +1,72 @@
+#pragma once
+
+#include "gateway/common/asio.hpp"
+#include "gateway/gateway_state.hpp"
+#include "gateway/proxy/upstream_pool.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <thread>
+
+namespace portcullis::server {
+
+/// One shared-nothing worker: an io_context on its own thread with its own SO_REUSEPORT
+/// listener, upstream connection pool and connection registry. Everything but the thread-safe
+/// entry points (start, begin_drain, set_state, join) runs only on the worker's thread.
+class Worker {
+public:
+    /// A live downstream connection, registered for draining. `busy` while a request is in
+    /// progress; idle connections are closed at once when draining starts.
+    struct Tracked {
+        beast::tcp_stream* stream;
+        bool busy = false;
+    };
+    using TrackedHandle = std::list<Tracked>::iterator;
+
+    Worker(unsigned index, std::shared_ptr<const GatewayState> state);
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    /// Opens the listener (SO_REUSEPORT). Throws boost::system::system_error on failure.
+    void listen(const tcp::endpoint& endpoint);
+    std::uint16_t local_port() const;
+
+    /// Starts the accept loop on the worker thread.
+    void start();
+    /// Thread-safe: stop accepting, close idle connections, let busy ones finish their current
+    /// request; after `deadline` close everything. The thread ends when nothing is left.
+    void begin_drain(std::chrono::steady_clock::duration deadline);
+    /// Thread-safe: requests started after this see `state`.
+    void set_state(std::shared_ptr<const GatewayState> state);
+    void join();
+
+    // Worker-thread API.
+    unsigned index() const noexcept { return index_; }
+    asio::io_context& io_context() noexcept { return ioc_; }
+    const std::shared_ptr<const GatewayState>& state() const noexcept { return state_; }
+    proxy::UpstreamPool& upstream_pool() noexcept { return *pool_; }
+    bool draining() const noexcept { return draining_; }
+    TrackedHandle track(beast::tcp_stream& stream);
+    void untrack(TrackedHandle handle);
+
+private:
+    static awaitable<void> accept_loop(Worker* self);
+    void drain_now(std::chrono::steady_clock::duration deadline);
+    void maybe_finish();
+    void refuse(tcp::socket& socket);
+
+    unsigned index_;
+    asio::io_context ioc_{1};
+    tcp::acceptor acceptor_{ioc_};
+    std::shared_ptr<const GatewayState> state_;
+    std::unique_ptr<proxy::UpstreamPool> pool_;
+    std::list<Tracked> connections_;
+    bool draining_ = false;
+    asio::steady_timer drain_timer_{ioc_};
+    std::thread thread_;
+};
+
+} // namespace portcullis::server

@@ -1,0 +1,19 @@
+#pragma once
+
+#include "middleware/core/http.hpp"
+
+#include <string_view>
+
+namespace portcullis::proxy {
+
+/// Removes the hop-by-hop headers (RFC 9110 7.6.1 plus the legacy ones Tyk and Go's reverse
+/// proxy strip: Connection, Proxy-Connection, Keep-Alive, Proxy-Authenticate, Proxy-Authorization,
+/// TE, Trailer, Transfer-Encoding, Upgrade) and every header named in a Connection header.
+/// Framing is set again by the caller for the next hop.
+void strip_hop_by_hop(Fields& fields);
+
+/// Appends `client_ip` to X-Forwarded-For, folding earlier values into one header
+/// ("a, b, client") as Go's reverse proxy does.
+void append_forwarded_for(Fields& fields, std::string_view client_ip);
+
+} // namespace portcullis::proxy

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Portcullis needs to build, run and test.
+# Only missing packages are installed; safe to run repeatedly. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+    build-essential cmake ninja-build pkg-config
+    libboost1.81-dev libboost-url1.81-dev
+    libhiredis-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+    libre2-dev libssl-dev duktape-dev libpugixml-dev
+    catch2 redis-server curl ca-certificates procps
+)
+if [[ "${PORTCULLIS_EXTRA_PACKAGES:-}" != "" ]]; then
+    # shellcheck disable=SC2206
+    packages+=(${PORTCULLIS_EXTRA_PACKAGES})
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+    echo "install-deps: all packages present"
+    exit 0
+fi
+
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+    sudo_cmd=(sudo)
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -q </dev/null
+"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
