@@ -1,5 +1,6 @@
 #include "tests/support/gateway_process.hpp"
 
+#include <cstring>
 #include <fstream>
 #include <regex>
 #include <stdexcept>
