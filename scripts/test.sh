@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds everything and runs the whole test suite (unit, Redis and
+# integration tests; the tests start their own redis-server and upstreams on loopback).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+bash scripts/build.sh
+cd "${BUILD_DIR:-build}"
+ctest --output-on-failure --timeout 300 -j "${TEST_JOBS:-2}" "$@"
