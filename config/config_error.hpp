@@ -23,11 +23,11 @@ struct ConfigError {
 
 /// Thrown by the config loaders; only ever crosses the load boundary, never the data path.
 class ConfigException : public std::runtime_error {
-public:
+  public:
     explicit ConfigException(ConfigError error);
     const ConfigError& error() const noexcept { return error_; }
 
-private:
+  private:
     ConfigError error_;
 };
 

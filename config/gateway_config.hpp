@@ -49,25 +49,25 @@ struct HttpServerOptions {
 
 /// Portcullis' own settings, all under the `portcullis` object of tyk.conf.
 struct PortcullisOptions {
-    unsigned workers = 0;                         // 0 = one per core
+    unsigned workers = 0; // 0 = one per core
     std::size_t max_connections_per_worker = 10000;
-    std::size_t max_header_bytes = 64 * 1024;     // request line + headers; 431 beyond
+    std::size_t max_header_bytes = 64 * 1024;               // request line + headers; 431 beyond
     std::size_t max_buffered_body_bytes = 10 * 1024 * 1024; // bodies a step must hold whole
-    Seconds header_timeout{30};                   // reading a request's header block
-    Seconds idle_timeout{60};                     // keep-alive wait for the next request
+    Seconds header_timeout{30};                             // reading a request's header block
+    Seconds idle_timeout{60};                               // keep-alive wait for the next request
     Seconds upstream_connect_timeout{10};
-    Seconds upstream_idle_timeout{60};            // pooled upstream connections
-    std::size_t upstream_max_idle_per_host = 64;  // per worker
-    Seconds drain_timeout{10};                    // SIGTERM: time for in-flight requests
-    std::string log_level = "info";               // trace|debug|info|warn|error|off
-    std::string access_log = "info";              // level of per-request lines, or "off"
+    Seconds upstream_idle_timeout{60};           // pooled upstream connections
+    std::size_t upstream_max_idle_per_host = 64; // per worker
+    Seconds drain_timeout{10};                   // SIGTERM: time for in-flight requests
+    std::string log_level = "info";              // trace|debug|info|warn|error|off
+    std::string access_log = "info";             // level of per-request lines, or "off"
 };
 
 /// The gateway configuration read from a Tyk `tyk.conf`. Unknown fields are ignored.
 struct GatewayConfig {
     std::string source_file;
 
-    std::string listen_address;      // empty = all interfaces
+    std::string listen_address; // empty = all interfaces
     int listen_port = 8080;
     std::string secret;
     std::string app_path = "./apps";

@@ -16,7 +16,7 @@ namespace portcullis::config {
 /// `null` keep the caller's default (as Go's encoding/json does); unknown fields are ignored.
 /// Type errors throw ConfigException with `file` and the path filled in.
 class JsonReader {
-public:
+  public:
     /// `value` must outlive the reader. A non-object `value` is itself a type error, reported
     /// when the reader is constructed.
     JsonReader(const nlohmann::json& value, std::string file, std::string path = "");
@@ -43,7 +43,7 @@ public:
     /// Throws ConfigException for `key` (or for this object when `key` is empty).
     [[noreturn]] void fail(std::string_view key, const std::string& message) const;
 
-private:
+  private:
     const nlohmann::json* find(std::string_view key) const;
     std::string child_path(std::string_view key) const;
 

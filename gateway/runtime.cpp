@@ -16,8 +16,8 @@ Runtime::Runtime(config::GatewayConfig config)
 
 Runtime::~Runtime() = default;
 
-std::shared_ptr<const GatewayState> Runtime::load_state(
-    std::shared_ptr<const config::GatewayConfig> config) {
+std::shared_ptr<const GatewayState>
+Runtime::load_state(std::shared_ptr<const config::GatewayConfig> config) {
     auto report = config::load_api_directory(config->app_path);
     for (const auto& error : report.errors) {
         spdlog::error("API definition skipped: {}", error.to_string());

@@ -15,7 +15,7 @@ class Worker;
 /// The composition root: loads the API definitions, builds the shared state, starts the workers
 /// and runs until SIGTERM/SIGINT, then drains. Lives on the main thread.
 class Runtime {
-public:
+  public:
     explicit Runtime(config::GatewayConfig config);
     ~Runtime();
 
@@ -25,10 +25,10 @@ public:
 
     /// Builds a state snapshot from `config` and the API definitions in its `app_path`, logging
     /// every skipped file.
-    static std::shared_ptr<const GatewayState> load_state(
-        std::shared_ptr<const config::GatewayConfig> config);
+    static std::shared_ptr<const GatewayState>
+    load_state(std::shared_ptr<const config::GatewayConfig> config);
 
-private:
+  private:
     std::shared_ptr<const config::GatewayConfig> config_;
     std::vector<std::unique_ptr<server::Worker>> workers_;
 };

@@ -39,9 +39,11 @@ std::string percent_decode(std::string_view in) {
     std::string out;
     out.reserve(in.size());
     for (std::size_t i = 0; i < in.size(); ++i) {
-        if (in[i] == '%' && i + 2 < in.size() && std::isxdigit(static_cast<unsigned char>(in[i + 1])) &&
+        if (in[i] == '%' && i + 2 < in.size() &&
+            std::isxdigit(static_cast<unsigned char>(in[i + 1])) &&
             std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
-            out.push_back(static_cast<char>(std::strtol(std::string(in.substr(i + 1, 2)).c_str(), nullptr, 16)));
+            out.push_back(static_cast<char>(
+                std::strtol(std::string(in.substr(i + 1, 2)).c_str(), nullptr, 16)));
             i += 2;
         } else if (in[i] == '+') {
             out.push_back(' ');
@@ -61,7 +63,8 @@ std::vector<std::pair<std::string, std::string>> parse_query(std::string_view qu
         if (eq == std::string_view::npos) {
             out.emplace_back(percent_decode(part), "");
         } else {
-            out.emplace_back(percent_decode(part.substr(0, eq)), percent_decode(part.substr(eq + 1)));
+            out.emplace_back(percent_decode(part.substr(0, eq)),
+                             percent_decode(part.substr(eq + 1)));
         }
         if (amp == std::string_view::npos) {
             break;
@@ -106,10 +109,8 @@ struct EchoServer::Impl {
         }
     }
 
-    static asio::awaitable<bool> send_bytes(tcp::socket& socket,
-                                            std::uint64_t n,
-                                            bool chunked,
-                                            bool keep_alive) {
+    static asio::awaitable<bool>
+    send_bytes(tcp::socket& socket, std::uint64_t n, bool chunked, bool keep_alive) {
         http::response<http::buffer_body> res{http::status::ok, 11};
         res.set(http::field::content_type, "application/octet-stream");
         if (chunked) {
@@ -200,9 +201,8 @@ struct EchoServer::Impl {
                 break;
             }
             if (path_has(path, "/__slow")) {
-                asio::steady_timer timer{self->ioc,
-                                         std::chrono::milliseconds(std::atoi(
-                                             query_value(params, "ms").c_str()))};
+                asio::steady_timer timer{self->ioc, std::chrono::milliseconds(std::atoi(
+                                                        query_value(params, "ms").c_str()))};
                 co_await timer.async_wait(use_nothrow);
             }
             if (path_has(path, "/__bytes")) {
@@ -252,8 +252,8 @@ struct EchoServer::Impl {
             res.keep_alive(keep_alive);
             res.prepare_payload();
             if (req.method() == http::verb::head) {
-                res.content_length(echo.dump(-1, ' ', false,
-                                             nlohmann::json::error_handler_t::replace).size());
+                res.content_length(
+                    echo.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size());
             }
             auto [wec, wn] = co_await http::async_write(socket, res, use_nothrow);
             if (wec || !keep_alive) {
@@ -283,11 +283,17 @@ EchoServer::~EchoServer() {
     }
 }
 
-std::uint16_t EchoServer::port() const { return impl_->acceptor.local_endpoint().port(); }
+std::uint16_t EchoServer::port() const {
+    return impl_->acceptor.local_endpoint().port();
+}
 
-std::uint64_t EchoServer::connections_accepted() const { return impl_->accepted.load(); }
+std::uint64_t EchoServer::connections_accepted() const {
+    return impl_->accepted.load();
+}
 
-std::uint64_t EchoServer::requests_served() const { return impl_->served.load(); }
+std::uint64_t EchoServer::requests_served() const {
+    return impl_->served.load();
+}
 
 void EchoServer::wait_for_signal() {
     asio::io_context ioc;

@@ -19,7 +19,7 @@ namespace portcullis::examples {
 ///   .../__headers?h=Name:Value&h=...  add response headers
 /// Runs its own io_context on a background thread; stops and joins on destruction.
 class EchoServer {
-public:
+  public:
     explicit EchoServer(const std::string& address = "127.0.0.1", std::uint16_t port = 0);
     ~EchoServer();
     EchoServer(const EchoServer&) = delete;
@@ -32,7 +32,7 @@ public:
     /// Blocks until the process receives SIGINT/SIGTERM (used by the echo-upstream binary).
     void wait_for_signal();
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -39,16 +39,20 @@ void init(const config::PortcullisOptions& options) {
     main_logger->flush_on(spdlog::level::info);
     spdlog::set_default_logger(main_logger);
 
-    g_access = std::make_shared<spdlog::logger>(
-        "access", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    g_access = std::make_shared<spdlog::logger>("access",
+                                                std::make_shared<spdlog::sinks::stderr_sink_mt>());
     g_access->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z access %v");
     g_access_level = parse_level(options.access_log);
     g_access->set_level(g_access_level);
 }
 
-spdlog::logger& access() { return *g_access; }
+spdlog::logger& access() {
+    return *g_access;
+}
 
-spdlog::level::level_enum access_level() { return g_access_level; }
+spdlog::level::level_enum access_level() {
+    return g_access_level;
+}
 
 std::string obfuscate_key(std::string_view key) {
     if (key.size() > 4) {

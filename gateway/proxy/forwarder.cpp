@@ -86,8 +86,8 @@ awaitable<ForwardResult> forward(server::ClientConnection& client,
     const bool chunked_body = rp.chunked();
     const auto content_length = rp.content_length();
     const bool is_head = req.method() == http::verb::head;
-    const bool expect_continue = has_body && req.version() >= 11 &&
-                                 beast::iequals(req[http::field::expect], "100-continue");
+    const bool expect_continue =
+        has_body && req.version() >= 11 && beast::iequals(req[http::field::expect], "100-continue");
 
     if (plan.max_request_body > 0) {
         const auto limit = static_cast<std::uint64_t>(plan.max_request_body);
@@ -130,8 +130,8 @@ awaitable<ForwardResult> forward(server::ClientConnection& client,
         if (aec) {
             spdlog::warn("upstream {} unreachable: {}", plan.target->authority(), aec.message());
             if (is_timeout(aec)) {
-                co_return co_await reply_error(client, http::status::gateway_timeout,
-                                               kTimeoutError, !has_body, "upstream_timeout");
+                co_return co_await reply_error(client, http::status::gateway_timeout, kTimeoutError,
+                                               !has_body, "upstream_timeout");
             }
             co_return co_await reply_error(client, http::status::bad_gateway, kProxyError,
                                            !has_body, "upstream_connect");
@@ -147,8 +147,7 @@ awaitable<ForwardResult> forward(server::ClientConnection& client,
             if (retryable && up->reused && attempt == 0) {
                 continue;
             }
-            spdlog::warn("upstream {} write failed: {}", plan.target->authority(),
-                         wec.message());
+            spdlog::warn("upstream {} write failed: {}", plan.target->authority(), wec.message());
             co_return co_await reply_error(client, http::status::bad_gateway, kProxyError,
                                            !has_body, "upstream_write");
         }
@@ -159,8 +158,7 @@ awaitable<ForwardResult> forward(server::ClientConnection& client,
                 static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
                 client.stream.expires_after(write_timeout);
                 auto [cec, cn] = co_await asio::async_write(
-                    client.stream, asio::buffer(kContinue.data(), kContinue.size()),
-                    use_nothrow);
+                    client.stream, asio::buffer(kContinue.data(), kContinue.size()), use_nothrow);
                 if (cec) {
                     result.error = "client_gone";
                     co_return result;
@@ -183,8 +181,7 @@ awaitable<ForwardResult> forward(server::ClientConnection& client,
                     }
                     if (rec) {
                         if (is_timeout(rec)) {
-                            co_return co_await reply_error(client,
-                                                           http::status::request_timeout,
+                            co_return co_await reply_error(client, http::status::request_timeout,
                                                            "Request body read timeout", false,
                                                            "client_body_timeout");
                         }
@@ -212,8 +209,8 @@ awaitable<ForwardResult> forward(server::ClientConnection& client,
                 if (bwec) {
                     spdlog::warn("upstream {} failed while receiving the body: {}",
                                  plan.target->authority(), bwec.message());
-                    co_return co_await reply_error(client, http::status::bad_gateway,
-                                                   kProxyError, rp.is_done(), "upstream_write");
+                    co_return co_await reply_error(client, http::status::bad_gateway, kProxyError,
+                                                   rp.is_done(), "upstream_write");
                 }
             } while (!rp.is_done() && !sr.is_done());
         }
@@ -229,8 +226,8 @@ awaitable<ForwardResult> forward(server::ClientConnection& client,
                 resp->skip(true);
             }
             up->stream.expires_after(upstream_timeout);
-            auto [hec, hn] = co_await http::async_read_header(up->stream, up->buffer, *resp,
-                                                              use_nothrow);
+            auto [hec, hn] =
+                co_await http::async_read_header(up->stream, up->buffer, *resp, use_nothrow);
             rec = hec;
             received += hn;
             const unsigned code = rec ? 0 : resp->get().result_int();
@@ -246,8 +243,8 @@ awaitable<ForwardResult> forward(server::ClientConnection& client,
             spdlog::warn("upstream {} response failed: {}", plan.target->authority(),
                          rec.message());
             if (is_timeout(rec)) {
-                co_return co_await reply_error(client, http::status::gateway_timeout,
-                                               kTimeoutError, true, "upstream_timeout");
+                co_return co_await reply_error(client, http::status::gateway_timeout, kTimeoutError,
+                                               true, "upstream_timeout");
             }
             co_return co_await reply_error(client, http::status::bad_gateway, kProxyError, true,
                                            "upstream_response");
@@ -293,8 +290,8 @@ awaitable<ForwardResult> forward(server::ClientConnection& client,
                 res.body().data = relay;
                 res.body().size = kRelaySize;
                 up->stream.expires_after(upstream_timeout);
-                auto [rec, rn] = co_await http::async_read(up->stream, up->buffer, *resp,
-                                                           use_nothrow);
+                auto [rec, rn] =
+                    co_await http::async_read(up->stream, up->buffer, *resp, use_nothrow);
                 if (rec == http::error::need_buffer) {
                     rec = {};
                 }

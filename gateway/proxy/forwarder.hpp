@@ -27,8 +27,8 @@ struct ForwardPlan {
 struct ForwardResult {
     unsigned status = 0; // status sent to the client; 0 when nothing could be sent
     std::chrono::steady_clock::duration upstream_latency{};
-    bool keep_client = false;      // the client connection may serve another request
-    const char* error = nullptr;   // short reason when the gateway answered or aborted
+    bool keep_client = false;    // the client connection may serve another request
+    const char* error = nullptr; // short reason when the gateway answered or aborted
 };
 
 /// The forward phase: sends the request (header as given in `parser`, body streamed from the

@@ -28,8 +28,8 @@ std::string_view origin_form(std::string_view target) {
             boost::beast::iequals(target.substr(0, scheme.size()), scheme)) {
             const auto slash = target.find('/', scheme.size());
             const auto query = target.find('?', scheme.size());
-            if (slash != std::string_view::npos && (query == std::string_view::npos ||
-                                                    slash < query)) {
+            if (slash != std::string_view::npos &&
+                (query == std::string_view::npos || slash < query)) {
                 return target.substr(slash);
             }
             return {};

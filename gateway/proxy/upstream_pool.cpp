@@ -24,8 +24,9 @@ UpstreamPool::UpstreamPool(asio::io_context& ioc, const config::PortcullisOption
     : ioc_(ioc), max_idle_per_host_(options.upstream_max_idle_per_host),
       idle_timeout_(to_steady(options.upstream_idle_timeout)), sweep_timer_(ioc) {}
 
-awaitable<std::pair<error_code, std::vector<tcp::endpoint>>> UpstreamPool::resolve(
-    const config::TargetUrl* target, std::chrono::steady_clock::duration timeout) {
+awaitable<std::pair<error_code, std::vector<tcp::endpoint>>>
+UpstreamPool::resolve(const config::TargetUrl* target,
+                      std::chrono::steady_clock::duration timeout) {
     error_code ec;
     auto address = asio::ip::make_address(target->host, ec);
     if (!ec) {
@@ -39,9 +40,9 @@ awaitable<std::pair<error_code, std::vector<tcp::endpoint>>> UpstreamPool::resol
     using namespace asio::experimental::awaitable_operators;
     tcp::resolver resolver{ioc_};
     asio::steady_timer timer{ioc_, timeout};
-    auto result = co_await (
-        resolver.async_resolve(target->host, std::to_string(target->port), use_nothrow) ||
-        timer.async_wait(use_nothrow));
+    auto result =
+        co_await (resolver.async_resolve(target->host, std::to_string(target->port), use_nothrow) ||
+                  timer.async_wait(use_nothrow));
     if (result.index() == 1) {
         co_return std::pair{error_code{asio::error::timed_out}, std::vector<tcp::endpoint>{}};
     }
@@ -57,10 +58,10 @@ awaitable<std::pair<error_code, std::vector<tcp::endpoint>>> UpstreamPool::resol
     co_return std::pair{error_code{}, std::move(endpoints)};
 }
 
-awaitable<std::pair<error_code, UpstreamConnectionPtr>> UpstreamPool::acquire(
-    const config::TargetUrl* target,
-    bool fresh,
-    std::chrono::steady_clock::duration connect_timeout) {
+awaitable<std::pair<error_code, UpstreamConnectionPtr>>
+UpstreamPool::acquire(const config::TargetUrl* target,
+                      bool fresh,
+                      std::chrono::steady_clock::duration connect_timeout) {
     std::string key = target->authority();
     if (!fresh) {
         if (auto it = idle_.find(key); it != idle_.end()) {

@@ -20,7 +20,7 @@ struct UpstreamConnection {
 
     beast::tcp_stream stream;
     beast::flat_buffer buffer;
-    std::string key;    // pool key ("host:port")
+    std::string key;     // pool key ("host:port")
     bool reused = false; // taken from the pool (may have been closed by the upstream meanwhile)
     std::chrono::steady_clock::time_point idle_since{};
 };
@@ -29,16 +29,16 @@ using UpstreamConnectionPtr = std::unique_ptr<UpstreamConnection>;
 /// Per-worker keep-alive pool of upstream connections plus a small DNS cache. Used only on its
 /// worker's thread; owns idle connections, lends busy ones out by unique_ptr.
 class UpstreamPool {
-public:
+  public:
     UpstreamPool(asio::io_context& ioc, const config::PortcullisOptions& options);
 
     /// A connection to `target`: an idle pooled one that still looks open, else a new one
     /// (connect deadline `connect_timeout`). With `fresh` the pool is bypassed. `target` must
     /// stay alive until the coroutine completes.
-    awaitable<std::pair<error_code, UpstreamConnectionPtr>> acquire(
-        const config::TargetUrl* target,
-        bool fresh,
-        std::chrono::steady_clock::duration connect_timeout);
+    awaitable<std::pair<error_code, UpstreamConnectionPtr>>
+    acquire(const config::TargetUrl* target,
+            bool fresh,
+            std::chrono::steady_clock::duration connect_timeout);
 
     /// Returns a connection whose last exchange completed cleanly and may be reused.
     void release(UpstreamConnectionPtr connection);
@@ -50,15 +50,14 @@ public:
 
     std::size_t idle_count() const;
 
-private:
+  private:
     struct DnsEntry {
         std::vector<tcp::endpoint> endpoints;
         std::chrono::steady_clock::time_point expires;
     };
 
-    awaitable<std::pair<error_code, std::vector<tcp::endpoint>>> resolve(
-        const config::TargetUrl* target,
-        std::chrono::steady_clock::duration timeout);
+    awaitable<std::pair<error_code, std::vector<tcp::endpoint>>>
+    resolve(const config::TargetUrl* target, std::chrono::steady_clock::duration timeout);
     static awaitable<void> sweep_loop(UpstreamPool* self);
     void sweep();
 

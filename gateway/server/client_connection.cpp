@@ -48,7 +48,7 @@ namespace {
 
 /// Removes a connection from the worker's registry when the coroutine frame goes away.
 class TrackGuard {
-public:
+  public:
     TrackGuard(Worker& worker, beast::tcp_stream& stream)
         : worker_(worker), handle_(worker.track(stream)) {}
     ~TrackGuard() { worker_.untrack(handle_); }
@@ -56,7 +56,7 @@ public:
     TrackGuard& operator=(const TrackGuard&) = delete;
     void busy(bool b) { handle_->busy = b; }
 
-private:
+  private:
     Worker& worker_;
     Worker::TrackedHandle handle_;
 };
@@ -87,8 +87,8 @@ awaitable<void> serve_client(tcp::socket socket, Worker* worker) {
         const bool idle = conn.requests > 0 && conn.buffer.size() == 0;
         conn.stream.expires_after(to_steady(idle ? opts.idle_timeout : opts.header_timeout));
         tracked.busy(false);
-        auto [ec, n] = co_await http::async_read_header(conn.stream, conn.buffer, parser,
-                                                        use_nothrow);
+        auto [ec, n] =
+            co_await http::async_read_header(conn.stream, conn.buffer, parser, use_nothrow);
         if (ec) {
             if (is_disconnect(ec)) {
                 break;
@@ -96,11 +96,11 @@ awaitable<void> serve_client(tcp::socket socket, Worker* worker) {
             // A malformed or oversized header: answer once, then close.
             tracked.busy(true);
             const bool too_large = ec == http::error::header_limit;
-            auto res = make_error_response(too_large ? http::status::request_header_fields_too_large
-                                                     : http::status::bad_request,
-                                           too_large ? "Request Header Fields Too Large"
-                                                     : "Bad Request",
-                                           false, state->config->hide_generator_header);
+            auto res =
+                make_error_response(too_large ? http::status::request_header_fields_too_large
+                                              : http::status::bad_request,
+                                    too_large ? "Request Header Fields Too Large" : "Bad Request",
+                                    false, state->config->hide_generator_header);
             co_await write_reply(conn, res);
             break;
         }

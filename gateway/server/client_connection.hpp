@@ -29,7 +29,7 @@ struct ClientConnection {
     Worker& worker;
     std::uint64_t requests = 0;
 
-private:
+  private:
     std::unique_ptr<char[]> relay_buffer_;
 };
 

@@ -47,7 +47,9 @@ void Worker::listen(const tcp::endpoint& endpoint) {
     acceptor_.listen(asio::socket_base::max_listen_connections);
 }
 
-std::uint16_t Worker::local_port() const { return acceptor_.local_endpoint().port(); }
+std::uint16_t Worker::local_port() const {
+    return acceptor_.local_endpoint().port();
+}
 
 void Worker::start() {
     asio::co_spawn(ioc_, accept_loop(this), on_accept_loop_done);

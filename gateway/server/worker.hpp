@@ -16,7 +16,7 @@ namespace portcullis::server {
 /// listener, upstream connection pool and connection registry. Everything but the thread-safe
 /// entry points (start, begin_drain, set_state, join) runs only on the worker's thread.
 class Worker {
-public:
+  public:
     /// A live downstream connection, registered for draining. `busy` while a request is in
     /// progress; idle connections are closed at once when draining starts.
     struct Tracked {
@@ -52,7 +52,7 @@ public:
     TrackedHandle track(beast::tcp_stream& stream);
     void untrack(TrackedHandle handle);
 
-private:
+  private:
     static awaitable<void> accept_loop(Worker* self);
     void drain_now(std::chrono::steady_clock::duration deadline);
     void maybe_finish();

@@ -6,8 +6,8 @@ namespace portcullis {
 
 std::string tyk_error_body(std::string_view message) {
     std::string body = "{\n    \"error\": ";
-    body += nlohmann::json(std::string(message)).dump(-1, ' ', false,
-                                                      nlohmann::json::error_handler_t::replace);
+    body += nlohmann::json(std::string(message))
+                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     body += "\n}";
     return body;
 }

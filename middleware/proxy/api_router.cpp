@@ -9,15 +9,18 @@ ApiRouter::ApiRouter(std::vector<std::shared_ptr<const config::ApiDefinition>> a
     : apis_(std::move(apis)), strict_(strict_routes) {
     routes_.reserve(apis_.size() * 2);
     for (const auto& api : apis_) {
-        routes_.push_back(Route{api->proxy.listen_path, api.get()});
+        routes_.push_back(Route{api->proxy.listen_path, api.get(), false});
         std::string by_id = "/" + api->api_id + "/";
         if (by_id != api->proxy.listen_path) {
-            routes_.push_back(Route{std::move(by_id), api.get()});
+            routes_.push_back(Route{std::move(by_id), api.get(), true});
         }
     }
-    // Longest prefix first; listen paths before `/<api_id>/` routes of equal length.
+    // Longest prefix first; a listen path wins over an equal `/<api_id>/` route.
     std::stable_sort(routes_.begin(), routes_.end(), [](const Route& a, const Route& b) {
-        return a.prefix.size() > b.prefix.size();
+        if (a.prefix.size() != b.prefix.size()) {
+            return a.prefix.size() > b.prefix.size();
+        }
+        return !a.by_id && b.by_id;
     });
 }
 

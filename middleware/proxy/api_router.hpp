@@ -17,7 +17,7 @@ namespace portcullis::proxy {
 /// `/<api_id>/`. With `enable_strict_routes` a listen path `/lp` matches only `/lp` and `/lp/...`
 /// (not `/lpx`). A listen path written with a trailing slash also matches the path without it.
 class ApiRouter {
-public:
+  public:
     struct Match {
         const config::ApiDefinition* api = nullptr;
         /// The prefix that matched: the listen path or `/<api_id>/`; stripped when the API sets
@@ -34,10 +34,11 @@ public:
         return apis_;
     }
 
-private:
+  private:
     struct Route {
         std::string prefix;
         const config::ApiDefinition* api;
+        bool by_id; // the `/<api_id>/` route rather than the listen path
     };
 
     bool matches(const Route& route, std::string_view path) const;

@@ -22,10 +22,14 @@ void strip_hop_by_hop(Fields& fields) {
         fields.erase(name);
     }
     static constexpr http::field kKnown[] = {
-        http::field::connection,          http::field::proxy_connection,
-        http::field::keep_alive,          http::field::proxy_authenticate,
-        http::field::proxy_authorization, http::field::te,
-        http::field::trailer,             http::field::transfer_encoding,
+        http::field::connection,
+        http::field::proxy_connection,
+        http::field::keep_alive,
+        http::field::proxy_authenticate,
+        http::field::proxy_authorization,
+        http::field::te,
+        http::field::trailer,
+        http::field::transfer_encoding,
         http::field::upgrade,
     };
     for (const auto f : kKnown) {

@@ -20,9 +20,8 @@ std::string strip_listen_path(std::string_view listen_path, std::string_view pat
 
 /// Tyk's `singleJoiningSlash`: the target's base path and the request path joined with exactly
 /// one '/'. With `disable_strip_slash` an empty or "/" sub path leaves the base path as is.
-std::string join_upstream_path(std::string_view base_path,
-                               std::string_view sub_path,
-                               bool disable_strip_slash);
+std::string
+join_upstream_path(std::string_view base_path, std::string_view sub_path, bool disable_strip_slash);
 
 /// The target's own query first, then the client's, joined by '&'.
 std::string merge_query(std::string_view target_query, std::string_view request_query);

@@ -16,8 +16,8 @@
 
 using portcullis::examples::EchoServer;
 using portcullis::test::GatewayFixture;
-using portcullis::test::HttpClient;
 using portcullis::test::http_request;
+using portcullis::test::HttpClient;
 using Json = nlohmann::json;
 
 namespace {
@@ -29,8 +29,7 @@ std::string upstream_url(const EchoServer& echo, const std::string& path = "") {
 /// A loopback port with nothing listening on it.
 std::uint16_t closed_port() {
     boost::asio::io_context ioc;
-    boost::asio::ip::tcp::acceptor acceptor{
-        ioc, {boost::asio::ip::make_address("127.0.0.1"), 0}};
+    boost::asio::ip::tcp::acceptor acceptor{ioc, {boost::asio::ip::make_address("127.0.0.1"), 0}};
     return acceptor.local_endpoint().port();
 }
 
@@ -105,7 +104,8 @@ TEST_CASE("proxy passes method, path, query, headers and body through unchanged"
         CHECK(r.json()["path"] == "/__status/201");
     }
     SECTION("hop-by-hop headers are not forwarded in either direction") {
-        auto r = client.request("GET", "/echo/hop?h=Keep-Alive:timeout%3D5&h=X-Gone:1&h=Connection:X-Gone",
+        auto r = client.request("GET",
+                                "/echo/hop?h=Keep-Alive:timeout%3D5&h=X-Gone:1&h=Connection:X-Gone",
                                 {{"Connection", "keep-alive, X-Private"},
                                  {"X-Private", "secret"},
                                  {"Proxy-Authorization", "Basic Zm9v"},
@@ -128,8 +128,9 @@ TEST_CASE("proxy passes method, path, query, headers and body through unchanged"
         CHECK(first_header(r.json(), "X-Forwarded-For") == "10.0.0.1, 10.0.0.2, 127.0.0.1");
     }
     SECTION("a chunked request body arrives whole") {
-        auto r = client.raw("POST /echo/chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                            "\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+        auto r =
+            client.raw("POST /echo/chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                       "\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
         REQUIRE(r.status == 200);
         CHECK(r.json()["body"] == "hello world");
         CHECK(first_header(r.json(), "Transfer-Encoding") == "chunked");
@@ -161,8 +162,7 @@ TEST_CASE("proxy strips the listen path only when strip_listen_path is set",
     CHECK(http_request(fx.port(), "GET", "/strip/users/1?q=2").json()["target"] ==
           "/base/users/1?q=2");
     CHECK(http_request(fx.port(), "GET", "/strip/").json()["target"] == "/base");
-    CHECK(http_request(fx.port(), "GET", "/keep/users/1").json()["target"] ==
-          "/base/keep/users/1");
+    CHECK(http_request(fx.port(), "GET", "/keep/users/1").json()["target"] == "/base/keep/users/1");
     SECTION("an API also answers on /<api_id>/") {
         CHECK(http_request(fx.port(), "GET", "/strip/x").json()["target"] == "/base/x");
         CHECK(http_request(fx.port(), "GET", "/keep/x").json()["target"] == "/base/keep/x");
@@ -176,7 +176,8 @@ TEST_CASE("proxy routes by the longest listen path and answers 404 otherwise",
     fx.add_api(GatewayFixture::keyless_api("short", "/api/", upstream_url(echo, "/short"), true));
     fx.add_api(GatewayFixture::keyless_api("long", "/api/v2/", upstream_url(echo, "/long"), true));
     fx.conf["http_server_options"]["enable_strict_routes"] = true;
-    fx.add_api(GatewayFixture::keyless_api("strict", "/exact", upstream_url(echo, "/strict"), true));
+    fx.add_api(
+        GatewayFixture::keyless_api("strict", "/exact", upstream_url(echo, "/strict"), true));
     fx.start();
 
     CHECK(http_request(fx.port(), "GET", "/api/v2/items").json()["path"] == "/long/items");
@@ -193,8 +194,7 @@ TEST_CASE("proxy routes by the longest listen path and answers 404 otherwise",
     }
 }
 
-TEST_CASE("proxy answers 502 when the upstream is down and keeps serving",
-          "[integration][proxy]") {
+TEST_CASE("proxy answers 502 when the upstream is down and keeps serving", "[integration][proxy]") {
     EchoServer echo;
     GatewayFixture fx;
     fx.add_api(GatewayFixture::keyless_api(
@@ -235,8 +235,7 @@ TEST_CASE("proxy answers 504 when the upstream is too slow", "[integration][prox
     CHECK(client.get("/slow/__slow?ms=10").status == 200);
 }
 
-TEST_CASE("proxy keeps both connections alive for 50 sequential requests",
-          "[integration][proxy]") {
+TEST_CASE("proxy keeps both connections alive for 50 sequential requests", "[integration][proxy]") {
     EchoServer echo;
     GatewayFixture fx;
     fx.add_api(GatewayFixture::keyless_api("ka", "/ka/", upstream_url(echo), true));
@@ -244,8 +243,8 @@ TEST_CASE("proxy keeps both connections alive for 50 sequential requests",
 
     HttpClient client{fx.port()};
     for (int i = 0; i < 50; ++i) {
-        auto res = client.request("POST", "/ka/req/" + std::to_string(i), {},
-                                  "body-" + std::to_string(i));
+        auto res =
+            client.request("POST", "/ka/req/" + std::to_string(i), {}, "body-" + std::to_string(i));
         REQUIRE(res.status == 200);
         CHECK(res.keep_alive);
         const auto e = res.json();
@@ -309,7 +308,8 @@ TEST_CASE("proxy streams large bodies without holding them in memory", "[integra
     }
     SECTION("a 256 MiB chunked upload") {
         HttpClient client{fx.port(), std::chrono::seconds(60)};
-        client.send_raw("POST /big/upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
+        client.send_raw(
+            "POST /big/upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
         std::string chunk(1024 * 1024, 'z');
         std::uint64_t fnv = 1469598103934665603ull;
         for (int i = 0; i < 256; ++i) {
@@ -362,7 +362,8 @@ TEST_CASE("proxy answers 413 for a body over max_request_body_size", "[integrati
     CHECK(http_request(fx.port(), "POST", "/b/x", {}, std::string(1000, 'x')).status == 200);
     HttpClient chunked{fx.port()};
     auto res = chunked.raw("POST /b/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                           "3e8\r\n" + std::string(1000, 'y') + "\r\n1\r\nz\r\n0\r\n\r\n");
+                           "3e8\r\n" +
+                           std::string(1000, 'y') + "\r\n1\r\nz\r\n0\r\n\r\n");
     CHECK(res.status == 413);
 }
 
@@ -377,9 +378,8 @@ TEST_CASE("SIGTERM lets an in-flight request finish, then the gateway exits 0",
     HttpClient idle{port}; // an idle keep-alive connection must not hold up the exit
     REQUIRE(idle.get("/drain/warm").status == 200);
 
-    auto in_flight = std::async(std::launch::async, [port] {
-        return http_request(port, "GET", "/drain/__slow?ms=1500");
-    });
+    auto in_flight = std::async(
+        std::launch::async, [port] { return http_request(port, "GET", "/drain/__slow?ms=1500"); });
     std::this_thread::sleep_for(std::chrono::milliseconds(400));
     const auto t0 = std::chrono::steady_clock::now();
     const int exit_code = fx.gateway().process().stop(SIGTERM, std::chrono::seconds(10));

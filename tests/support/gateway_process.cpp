@@ -1,22 +1,23 @@
 #include "tests/support/gateway_process.hpp"
 
+#include <csignal>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <regex>
-#include <stdexcept>
-#include <thread>
-
-#include <csignal>
-#include <fcntl.h>
 #include <spawn.h>
+#include <stdexcept>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 extern char** environ;
 
 namespace portcullis::test {
 
-std::string portcullis_binary() { return PORTCULLIS_BINARY; }
+std::string portcullis_binary() {
+    return PORTCULLIS_BINARY;
+}
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv,
                            const std::filesystem::path& log_path)
@@ -85,7 +86,9 @@ int ChildProcess::stop(int sig, std::chrono::milliseconds timeout) {
     return wait(timeout);
 }
 
-std::string ChildProcess::log() const { return read_file(log_path_); }
+std::string ChildProcess::log() const {
+    return read_file(log_path_);
+}
 
 GatewayProcess::GatewayProcess(const std::filesystem::path& conf_path,
                                const std::filesystem::path& log_path)
@@ -122,9 +125,13 @@ long proc_status_kib(pid_t pid, const std::string& field) {
 
 } // namespace
 
-long GatewayProcess::rss_kib() const { return proc_status_kib(child_.pid(), "VmRSS"); }
+long GatewayProcess::rss_kib() const {
+    return proc_status_kib(child_.pid(), "VmRSS");
+}
 
-long GatewayProcess::peak_rss_kib() const { return proc_status_kib(child_.pid(), "VmHWM"); }
+long GatewayProcess::peak_rss_kib() const {
+    return proc_status_kib(child_.pid(), "VmHWM");
+}
 
 GatewayFixture::GatewayFixture() {
     conf = {
@@ -157,8 +164,7 @@ nlohmann::json GatewayFixture::keyless_api(const std::string& api_id,
           {"target_url", target_url},
           {"strip_listen_path", strip_listen_path}}},
         {"version_data",
-         {{"not_versioned", true},
-          {"versions", {{"Default", {{"name", "Default"}}}}}}},
+         {{"not_versioned", true}, {"versions", {{"Default", {{"name", "Default"}}}}}}},
     };
 }
 

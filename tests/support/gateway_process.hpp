@@ -9,9 +9,8 @@
 #include <filesystem>
 #include <optional>
 #include <string>
-#include <vector>
-
 #include <sys/types.h>
+#include <vector>
 
 namespace portcullis::test {
 
@@ -21,7 +20,7 @@ std::string portcullis_binary();
 /// A child process started with posix_spawn, stdout and stderr going to `log_path`, stdin from
 /// /dev/null. Killed (SIGKILL) and reaped on destruction if still running.
 class ChildProcess {
-public:
+  public:
     ChildProcess(const std::vector<std::string>& argv, const std::filesystem::path& log_path);
     ~ChildProcess();
     ChildProcess(const ChildProcess&) = delete;
@@ -37,7 +36,7 @@ public:
     std::string log() const;
     const std::filesystem::path& log_path() const noexcept { return log_path_; }
 
-private:
+  private:
     pid_t pid_ = -1;
     int status_ = -1;
     std::filesystem::path log_path_;
@@ -45,7 +44,7 @@ private:
 
 /// A running `portcullis --conf FILE`, ready once it has logged its listening address.
 class GatewayProcess {
-public:
+  public:
     GatewayProcess(const std::filesystem::path& conf_path, const std::filesystem::path& log_path);
 
     std::uint16_t port() const noexcept { return port_; }
@@ -55,7 +54,7 @@ public:
     long rss_kib() const;
     long peak_rss_kib() const;
 
-private:
+  private:
     ChildProcess child_;
     std::uint16_t port_ = 0;
 };
@@ -64,7 +63,7 @@ private:
 /// with test defaults (127.0.0.1, port 0, two workers, access log on) and can be edited before
 /// start().
 class GatewayFixture {
-public:
+  public:
     GatewayFixture();
 
     TempDir dir;
@@ -82,7 +81,7 @@ public:
     GatewayProcess& gateway() { return *process_; }
     std::uint16_t port() const { return process_->port(); }
 
-private:
+  private:
     std::optional<GatewayProcess> process_;
 };
 

@@ -32,7 +32,7 @@ struct HttpResponse {
 /// A blocking HTTP/1.1 test client on one keep-alive connection to 127.0.0.1:port. Every socket
 /// operation has a timeout (SO_RCVTIMEO/SO_SNDTIMEO), so a test can never hang on it.
 class HttpClient {
-public:
+  public:
     explicit HttpClient(std::uint16_t port,
                         std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
@@ -55,7 +55,7 @@ public:
 
     boost::asio::ip::tcp::socket& socket() { return socket_; }
 
-private:
+  private:
     boost::asio::io_context ioc_;
     boost::asio::ip::tcp::socket socket_;
     boost::beast::flat_buffer buffer_;

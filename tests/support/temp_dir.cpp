@@ -4,7 +4,6 @@
 #include <fstream>
 #include <random>
 #include <sstream>
-
 #include <unistd.h>
 
 namespace portcullis::test {
@@ -13,8 +12,8 @@ TempDir::TempDir() {
     static std::atomic<unsigned> counter{0};
     std::random_device rd;
     path_ = std::filesystem::temp_directory_path() /
-            ("portcullis-test-" + std::to_string(::getpid()) + "-" +
-             std::to_string(counter++) + "-" + std::to_string(rd()));
+            ("portcullis-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
+             "-" + std::to_string(rd()));
     std::filesystem::create_directories(path_);
 }
 

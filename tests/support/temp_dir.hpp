@@ -8,7 +8,7 @@ namespace portcullis::test {
 
 /// A fresh directory under the system temp dir, removed with everything in it on destruction.
 class TempDir {
-public:
+  public:
     TempDir();
     ~TempDir();
     TempDir(const TempDir&) = delete;
@@ -18,7 +18,7 @@ public:
     /// Writes `content` to `relative` (creating parent directories) and returns the full path.
     std::filesystem::path write(const std::string& relative, std::string_view content) const;
 
-private:
+  private:
     std::filesystem::path path_;
 };
 
