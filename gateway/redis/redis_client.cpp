@@ -1,0 +1,360 @@
+#include "gateway/redis/redis_client.hpp"
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
+
+namespace portcullis::redis {
+
+namespace {
+
+class RedisCategory : public boost::system::error_category {
+  public:
+    const char* name() const noexcept override { return "portcullis.redis"; }
+    std::string message(int ev) const override {
+        switch (static_cast<Errc>(ev)) {
+        case Errc::unavailable:
+            return "Redis is not connected";
+        case Errc::timeout:
+            return "Redis command timed out";
+        case Errc::disconnected:
+            return "Redis connection lost before the reply";
+        case Errc::server_error:
+            return "Redis replied with an error";
+        }
+        return "unknown Redis error";
+    }
+};
+
+} // namespace
+
+const boost::system::error_category& category() {
+    static const RedisCategory instance;
+    return instance;
+}
+
+error_code make_error_code(Errc e) {
+    return {static_cast<int>(e), category()};
+}
+
+/// The glue between one hiredis async context and the io_context: hiredis owns the socket, we
+/// watch it with a stream_descriptor and call hiredis back when it is readable/writable. Kept
+/// alive by the client and by every pending wait, so a callback never sees a dead Link.
+struct RedisClient::Link : std::enable_shared_from_this<RedisClient::Link> {
+    Link(asio::io_context& ioc, RedisClient* client) : sd(ioc), connect_event(ioc), owner(client) {}
+
+    redisAsyncContext* ac = nullptr;
+    asio::posix::stream_descriptor sd;
+    bool want_read = false;
+    bool want_write = false;
+    bool reading = false;
+    bool writing = false;
+    bool connect_done = false;
+    int connect_status = REDIS_ERR;
+    asio::steady_timer connect_event;
+    RedisClient* owner;
+
+    void arm_read() {
+        if (reading || ac == nullptr || !want_read) {
+            return;
+        }
+        reading = true;
+        sd.async_wait(asio::posix::stream_descriptor::wait_read,
+                      [self = shared_from_this()](error_code ec) {
+                          self->reading = false;
+                          if (ec || self->ac == nullptr) {
+                              return;
+                          }
+                          redisAsyncHandleRead(self->ac);
+                          self->arm_read();
+                      });
+    }
+
+    void arm_write() {
+        if (writing || ac == nullptr || !want_write) {
+            return;
+        }
+        writing = true;
+        sd.async_wait(asio::posix::stream_descriptor::wait_write,
+                      [self = shared_from_this()](error_code ec) {
+                          self->writing = false;
+                          if (ec || self->ac == nullptr) {
+                              return;
+                          }
+                          redisAsyncHandleWrite(self->ac);
+                          self->arm_write();
+                      });
+    }
+
+    static void add_read(void* p) {
+        auto* l = static_cast<Link*>(p);
+        l->want_read = true;
+        l->arm_read();
+    }
+    static void del_read(void* p) { static_cast<Link*>(p)->want_read = false; }
+    static void add_write(void* p) {
+        auto* l = static_cast<Link*>(p);
+        l->want_write = true;
+        l->arm_write();
+    }
+    static void del_write(void* p) { static_cast<Link*>(p)->want_write = false; }
+    static void cleanup(void* p) {
+        // hiredis is about to free the context and close the fd: stop watching, release
+        // (don't close) the descriptor.
+        auto* l = static_cast<Link*>(p);
+        l->ac = nullptr;
+        l->want_read = false;
+        l->want_write = false;
+        error_code ignored;
+        l->sd.cancel(ignored);
+        if (l->sd.is_open()) {
+            l->sd.release();
+        }
+    }
+};
+
+/// One command waiting for its reply. hiredis holds a heap shared_ptr to it as privdata and
+/// always calls back exactly once (NULL reply on disconnect or free).
+struct RedisClient::Pending {
+    explicit Pending(asio::io_context& ioc) : timer(ioc) {}
+    asio::steady_timer timer;
+    bool done = false;
+    bool abandoned = false;
+    bool disconnected = false;
+    Reply reply;
+};
+
+RedisClient::RedisClient(asio::io_context& ioc, ClientOptions options)
+    : ioc_(ioc), options_(std::move(options)), wake_(ioc) {}
+
+RedisClient::~RedisClient() {
+    stopped_ = true;
+    drop_link();
+}
+
+void RedisClient::start() {
+    asio::co_spawn(ioc_, run(shared_from_this()), asio::detached);
+}
+
+void RedisClient::stop() {
+    stopped_ = true;
+    wake_.cancel();
+    drop_link();
+}
+
+void RedisClient::drop_link() {
+    connected_ = false;
+    if (link_) {
+        link_->owner = nullptr;
+        if (link_->ac != nullptr) {
+            redisAsyncContext* ac = link_->ac;
+            redisAsyncFree(ac); // fails every pending command with a NULL reply, then cleanup
+        }
+        link_.reset();
+    }
+}
+
+void RedisClient::on_reply(redisAsyncContext*, void* reply, void* privdata) {
+    auto* holder = static_cast<std::shared_ptr<Pending>*>(privdata);
+    std::shared_ptr<Pending> p = std::move(*holder);
+    delete holder;
+    if (p->abandoned) {
+        return;
+    }
+    p->done = true;
+    if (reply == nullptr) {
+        p->disconnected = true;
+    } else {
+        p->reply = Reply::from(static_cast<redisReply*>(reply));
+    }
+    p->timer.cancel(); // resumes the waiting coroutine later, never inside hiredis
+}
+
+void RedisClient::on_connect(const redisAsyncContext* ac, int status) {
+    auto* link = static_cast<Link*>(ac->data);
+    link->connect_done = true;
+    link->connect_status = status;
+    link->connect_event.cancel();
+}
+
+void RedisClient::on_disconnect(const redisAsyncContext* ac, int) {
+    auto* link = static_cast<Link*>(ac->data);
+    link->connect_event.cancel();
+    if (link->owner != nullptr) {
+        link->owner->connected_ = false;
+        link->owner->wake_.cancel();
+    }
+}
+
+awaitable<std::pair<error_code, Reply>> RedisClient::send(std::vector<std::string> args) {
+    if (!link_ || link_->ac == nullptr) {
+        co_return std::pair{make_error_code(Errc::unavailable), Reply{}};
+    }
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lengths;
+    argv.reserve(args.size());
+    lengths.reserve(args.size());
+    for (const auto& a : args) {
+        argv.push_back(a.data());
+        lengths.push_back(a.size());
+    }
+    auto pending = std::make_shared<Pending>(ioc_);
+    pending->timer.expires_after(options_.command_timeout);
+    auto* holder = new std::shared_ptr<Pending>(pending);
+    if (redisAsyncCommandArgv(link_->ac, &RedisClient::on_reply, holder,
+                              static_cast<int>(argv.size()), argv.data(),
+                              lengths.data()) != REDIS_OK) {
+        delete holder;
+        co_return std::pair{make_error_code(Errc::unavailable), Reply{}};
+    }
+    if (!pending->done) {
+        co_await pending->timer.async_wait(use_nothrow);
+    }
+    if (!pending->done) {
+        pending->abandoned = true;
+        if (++consecutive_timeouts_ >= kTimeoutsBeforeReconnect) {
+            spdlog::warn("redis: {} consecutive timeouts, reconnecting", consecutive_timeouts_);
+            consecutive_timeouts_ = 0;
+            drop_link();
+            wake_.cancel();
+        }
+        co_return std::pair{make_error_code(Errc::timeout), Reply{}};
+    }
+    consecutive_timeouts_ = 0;
+    if (pending->disconnected) {
+        co_return std::pair{make_error_code(Errc::disconnected), Reply{}};
+    }
+    if (pending->reply.is_error()) {
+        co_return std::pair{make_error_code(Errc::server_error), std::move(pending->reply)};
+    }
+    co_return std::pair{error_code{}, std::move(pending->reply)};
+}
+
+awaitable<std::pair<error_code, Reply>> RedisClient::command(std::vector<std::string> args) {
+    if (!connected_) {
+        co_return std::pair{make_error_code(Errc::unavailable), Reply{}};
+    }
+    co_return co_await send(std::move(args));
+}
+
+awaitable<error_code> RedisClient::connect_once() {
+    last_error_.clear();
+    // Resolve without blocking the worker (hiredis would call getaddrinfo itself).
+    std::string ip = options_.host;
+    error_code aec;
+    asio::ip::make_address(ip, aec);
+    if (aec) {
+        tcp::resolver resolver{ioc_};
+        auto [rec, results] = co_await resolver.async_resolve(
+            options_.host, std::to_string(options_.port), use_nothrow);
+        if (rec || results.empty()) {
+            co_return rec ? rec : make_error_code(Errc::unavailable);
+        }
+        ip = results.begin()->endpoint().address().to_string();
+    }
+
+    redisAsyncContext* ac = redisAsyncConnect(ip.c_str(), options_.port);
+    if (ac == nullptr) {
+        co_return make_error_code(Errc::unavailable);
+    }
+    if (ac->err != 0) {
+        redisAsyncFree(ac);
+        co_return make_error_code(Errc::unavailable);
+    }
+    link_ = std::make_shared<Link>(ioc_, this);
+    link_->ac = ac;
+    ac->data = link_.get();
+    ac->ev.data = link_.get();
+    ac->ev.addRead = &Link::add_read;
+    ac->ev.delRead = &Link::del_read;
+    ac->ev.addWrite = &Link::add_write;
+    ac->ev.delWrite = &Link::del_write;
+    ac->ev.cleanup = &Link::cleanup;
+    link_->sd.assign(ac->c.fd);
+    redisAsyncSetDisconnectCallback(ac, &RedisClient::on_disconnect);
+    redisAsyncSetConnectCallback(ac, &RedisClient::on_connect); // arms the first write wait
+
+    auto link = link_;
+    link->connect_event.expires_after(options_.connect_timeout);
+    if (!link->connect_done) {
+        co_await link->connect_event.async_wait(use_nothrow);
+    }
+    if (!link->connect_done || link->connect_status != REDIS_OK || link_ != link) {
+        co_return make_error_code(link->connect_done ? Errc::unavailable : Errc::timeout);
+    }
+    if (!options_.password.empty()) {
+        std::vector<std::string> auth;
+        auth.emplace_back("AUTH");
+        if (!options_.username.empty()) {
+            auth.push_back(options_.username);
+        }
+        auth.push_back(options_.password);
+        auto [ec, reply] = co_await send(std::move(auth));
+        if (ec) {
+            last_error_ = "AUTH failed: " + (ec == Errc::server_error ? reply.str : ec.message());
+            co_return ec;
+        }
+    }
+    if (options_.database != 0) {
+        std::vector<std::string> select;
+        select.emplace_back("SELECT");
+        select.push_back(std::to_string(options_.database));
+        auto [ec, reply] = co_await send(std::move(select));
+        if (ec) {
+            last_error_ = "SELECT " + std::to_string(options_.database) +
+                          " failed: " + (ec == Errc::server_error ? reply.str : ec.message());
+            co_return ec;
+        }
+    }
+    co_return error_code{};
+}
+
+awaitable<void> RedisClient::run(std::shared_ptr<RedisClient> self) {
+    const auto kFirstBackoff = std::chrono::milliseconds(50);
+    std::chrono::steady_clock::duration backoff = kFirstBackoff;
+    bool reported_down = false;
+    while (!self->stopped_) {
+        const error_code ec = co_await self->connect_once();
+        if (self->stopped_) {
+            break;
+        }
+        if (!ec && self->link_ && self->link_->ac != nullptr) {
+            self->connected_ = true;
+            backoff = kFirstBackoff;
+            if (reported_down) {
+                spdlog::info("redis: connected to {}:{}", self->options_.host, self->options_.port);
+            }
+            reported_down = false;
+            // Sleep until the disconnect callback (or stop) wakes us.
+            self->wake_.expires_at(asio::steady_timer::time_point::max());
+            if (self->connected_) {
+                co_await self->wake_.async_wait(use_nothrow);
+            }
+            self->connected_ = false;
+            if (self->stopped_) {
+                break;
+            }
+            spdlog::warn("redis: connection to {}:{} lost, reconnecting", self->options_.host,
+                         self->options_.port);
+            reported_down = true;
+            self->drop_link();
+            continue;
+        }
+        if (!reported_down) {
+            // Logged once per outage, not per retry.
+            spdlog::warn("redis: cannot connect to {}:{}: {}", self->options_.host,
+                         self->options_.port,
+                         !self->last_error_.empty() ? self->last_error_
+                         : ec                       ? ec.message()
+                                                    : "connection closed");
+            reported_down = true;
+        }
+        self->drop_link();
+        self->wake_.expires_after(backoff);
+        co_await self->wake_.async_wait(use_nothrow);
+        backoff = std::min(backoff * 2, self->options_.max_backoff);
+    }
+    self->drop_link();
+}
+
+} // namespace portcullis::redis

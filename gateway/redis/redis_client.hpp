@@ -1,0 +1,91 @@
+#pragma once
+
+#include "gateway/common/asio.hpp"
+#include "gateway/redis/reply.hpp"
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+struct redisAsyncContext;
+
+namespace portcullis::redis {
+
+/// Errors of the Redis client (category "portcullis.redis").
+enum class Errc {
+    unavailable = 1, // not connected: the command failed fast without being sent
+    timeout,         // no reply within the command deadline
+    disconnected,    // the connection dropped before the reply arrived
+    server_error,    // Redis answered with an error reply (text in Reply::str)
+};
+const boost::system::error_category& category();
+error_code make_error_code(Errc e);
+
+struct ClientOptions {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 6379;
+    std::string username;
+    std::string password;
+    int database = 0;
+    std::chrono::steady_clock::duration command_timeout = std::chrono::seconds(5);
+    std::chrono::steady_clock::duration connect_timeout = std::chrono::seconds(5);
+    std::chrono::steady_clock::duration max_backoff = std::chrono::seconds(2);
+};
+
+/// An asynchronous Redis connection for one worker: a hiredis async context whose socket is
+/// driven by the worker's io_context (no thread, no blocking call). Commands pipeline on the one
+/// connection; each has a deadline. A background coroutine connects (AUTH and SELECT from the
+/// options), notices disconnects and reconnects with capped exponential backoff. While not
+/// connected, commands fail at once with Errc::unavailable: nothing is queued.
+///
+/// Thread affinity: every member runs on the io_context's thread. Lifetime: create with
+/// make_shared, call start(); stop() (or destruction of the io_context) ends the loop.
+class RedisClient : public std::enable_shared_from_this<RedisClient> {
+  public:
+    RedisClient(asio::io_context& ioc, ClientOptions options);
+    ~RedisClient();
+    RedisClient(const RedisClient&) = delete;
+    RedisClient& operator=(const RedisClient&) = delete;
+
+    void start();
+    void stop();
+    bool connected() const noexcept { return connected_; }
+
+    /// Sends one command (binary-safe arguments). On success the reply may still be a Redis
+    /// error reply; `ec` is Errc::server_error then.
+    awaitable<std::pair<error_code, Reply>> command(std::vector<std::string> args);
+
+    /// Consecutive command timeouts after which the connection is dropped and re-made.
+    static constexpr int kTimeoutsBeforeReconnect = 3;
+
+  private:
+    struct Link;
+    struct Pending;
+
+    static awaitable<void> run(std::shared_ptr<RedisClient> self);
+    awaitable<error_code> connect_once();
+    void drop_link();
+    awaitable<std::pair<error_code, Reply>> send(std::vector<std::string> args);
+
+    static void on_reply(redisAsyncContext* ac, void* reply, void* privdata);
+    static void on_connect(const redisAsyncContext* ac, int status);
+    static void on_disconnect(const redisAsyncContext* ac, int status);
+
+    asio::io_context& ioc_;
+    ClientOptions options_;
+    std::shared_ptr<Link> link_;
+    bool connected_ = false;
+    bool stopped_ = false;
+    int consecutive_timeouts_ = 0;
+    std::string last_error_;  // why the last connect attempt failed, for the log
+    asio::steady_timer wake_; // cancelled to wake the run loop (disconnect, stop)
+};
+
+} // namespace portcullis::redis
+
+template <> struct boost::system::is_error_code_enum<portcullis::redis::Errc> : std::true_type {};
