@@ -125,6 +125,7 @@ PortcullisOptions read_portcullis_options(const JsonReader& reader) {
     read_seconds(reader, "drain_timeout", options.drain_timeout);
     read_log_level(reader, "log_level", options.log_level);
     read_log_level(reader, "access_log", options.access_log);
+    reader.read("test_hooks", options.test_hooks);
     return options;
 }
 

@@ -1,6 +1,5 @@
 #include "gateway/runtime.hpp"
 
-#include "config/api_loader.hpp"
 #include "gateway/common/asio.hpp"
 #include "gateway/server/worker.hpp"
 
@@ -16,26 +15,9 @@ Runtime::Runtime(config::GatewayConfig config)
 
 Runtime::~Runtime() = default;
 
-std::shared_ptr<const GatewayState>
-Runtime::load_state(std::shared_ptr<const config::GatewayConfig> config) {
-    auto report = config::load_api_directory(config->app_path);
-    for (const auto& error : report.errors) {
-        spdlog::error("API definition skipped: {}", error.to_string());
-    }
-    for (const auto& api : report.apis) {
-        spdlog::info("API loaded: id={} name=\"{}\" listen_path={} target={} keyless={}",
-                     api->api_id, api->name, api->proxy.listen_path, api->proxy.target_url,
-                     api->use_keyless);
-    }
-    auto state = std::make_shared<GatewayState>();
-    state->router = std::make_shared<const proxy::ApiRouter>(
-        std::move(report.apis), config->http_server_options.enable_strict_routes);
-    state->config = std::move(config);
-    return state;
-}
-
 int Runtime::run() {
-    auto state = load_state(config_);
+    control_ = std::make_unique<ControlPlane>(config_);
+    auto state = control_->current();
     const auto& opts = config_->portcullis;
     unsigned count = opts.workers;
     if (count == 0) {
@@ -54,7 +36,7 @@ int Runtime::run() {
     std::uint16_t port = static_cast<std::uint16_t>(config_->listen_port);
     try {
         for (unsigned i = 0; i < count; ++i) {
-            auto worker = std::make_unique<server::Worker>(i, state);
+            auto worker = std::make_unique<server::Worker>(i, state, control_.get());
             worker->listen(tcp::endpoint{address, port});
             port = worker->local_port();
             workers_.push_back(std::move(worker));
@@ -71,8 +53,16 @@ int Runtime::run() {
     int received = 0;
     signals.async_wait([&](error_code, int signo) { received = signo; });
 
+    std::vector<server::Worker*> raw;
+    for (auto& worker : workers_) {
+        raw.push_back(worker.get());
+    }
+    control_->attach(raw);
     for (auto& worker : workers_) {
         worker->start();
+    }
+    if (config_->secret.empty()) {
+        spdlog::warn("secret is empty: the Gateway API (/tyk/) refuses every request");
     }
     spdlog::info("portcullis {} listening on {}:{} with {} worker(s), {} API(s) loaded",
                  PORTCULLIS_VERSION, address.to_string(), port, count,

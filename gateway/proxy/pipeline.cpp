@@ -1,10 +1,14 @@
 #include "gateway/proxy/pipeline.hpp"
 
+#include "gateway/api/gateway_api.hpp"
 #include "gateway/common/logging.hpp"
 #include "gateway/proxy/forwarder.hpp"
 #include "gateway/server/client_connection.hpp"
 #include "gateway/server/worker.hpp"
+#include "middleware/auth/auth_token.hpp"
 #include "middleware/core/error_reply.hpp"
+#include "middleware/core/session_ttl.hpp"
+#include "middleware/keys/token.hpp"
 #include "middleware/proxy/upstream_target.hpp"
 
 #include <nlohmann/json.hpp>
@@ -38,15 +42,37 @@ std::string_view origin_form(std::string_view target) {
     return {};
 }
 
-/// Tyk's health check answer. Redis health joins when the session store does.
-StringResponse health_reply(bool keep_alive) {
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string utc_now_text() {
+    const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+/// Tyk's health check answer: Redis is the one component checked ("fail" answers 503).
+StringResponse health_reply(bool redis_up, bool keep_alive) {
+    const char* status = redis_up ? "pass" : "fail";
     nlohmann::json body = {
-        {"status", "pass"},
+        {"status", status},
         {"version", PORTCULLIS_VERSION},
         {"description", "Tyk GW"},
-        {"details", nlohmann::json::object()},
+        {"details",
+         {{"redis",
+           {{"status", status}, {"componentType", "datastore"}, {"time", utc_now_text()}}}}},
     };
-    return make_json_response(http::status::ok, body.dump(), keep_alive);
+    if (!redis_up) {
+        body["details"]["redis"]["output"] = "Redis is not reachable";
+    }
+    return make_json_response(redis_up ? http::status::ok : http::status::service_unavailable,
+                              body.dump(), keep_alive);
 }
 
 void log_access(const server::ClientConnection& conn,
@@ -67,6 +93,17 @@ void log_access(const server::ClientConnection& conn,
                           conn.peer_ip, Ms(upstream).count(), Ms(total).count(),
                           error ? " error=" : "", error ? error : "");
 }
+
+/// TTL of a session saved on the request path: the current API's lifetime (Tyk's
+/// UpdateRequestSession).
+struct SessionTtl {
+    std::vector<ApiLifetime> lifetimes;
+    std::shared_ptr<const GatewayState> state;
+    std::int64_t operator()(const Session& s) const {
+        return session_ttl_seconds(s, lifetimes, state->config->force_global_session_lifetime,
+                                   state->config->global_session_lifetime, unix_now());
+    }
+};
 
 } // namespace
 
@@ -92,9 +129,14 @@ awaitable<bool> handle_request(server::ClientConnection& conn,
     }
     if (path.size() == cfg.health_check_endpoint_name.size() + 1 &&
         path.substr(1) == cfg.health_check_endpoint_name) {
-        auto res = health_reply(keep_alive);
+        auto res = health_reply(conn.worker.redis().connected(), keep_alive);
         const bool keep = co_await server::write_reply(conn, res);
-        log_access(conn, method, path, 200, {}, {}, Clock::now() - started, nullptr);
+        log_access(conn, method, path, res.result_int(), {}, {}, Clock::now() - started, nullptr);
+        co_return keep;
+    }
+    if (api::is_gateway_api_path(path)) {
+        const bool keep = co_await api::handle_gateway_api(conn, parser, state);
+        log_access(conn, method, path, 0, "tyk-api", {}, Clock::now() - started, nullptr);
         co_return keep;
     }
     const auto match = state->router->match(path);
@@ -107,6 +149,59 @@ awaitable<bool> handle_request(server::ClientConnection& conn,
     }
     const config::ApiDefinition& api = *match->api;
 
+    // authenticate: the key's session from Redis, then expiry, access rights, allowed_urls
+    std::optional<session::StoredSession> stored;
+    if (!api.use_keyless) {
+        Verdict verdict;
+        const std::string key = auth::extract_api_key(req, query, api.auth);
+        if (key.empty()) {
+            verdict = Rejection{
+                http::status::unauthorized,
+                auth::message_for(cfg, "auth.auth_field_missing", "Authorization field missing")};
+        } else if (static_cast<int>(key.size()) < cfg.min_token_length) {
+            verdict = Rejection{http::status::forbidden,
+                                auth::message_for(cfg, "auth.key_not_found",
+                                                  "Access to this API has been disallowed")};
+        } else {
+            std::vector<std::string> storage_keys;
+            for (const auto& candidate : keys::lookup_candidates(
+                     key, api.org_id, cfg.hash_key_function, cfg.hash_key_function_fallback,
+                     cfg.disable_key_actions_by_username)) {
+                storage_keys.push_back(keys::storage_key(candidate, cfg.hash_keys));
+            }
+            auto [ec, found] = co_await conn.worker.sessions().load(std::move(storage_keys));
+            if (ec) {
+                // Fail closed: never let a request through unauthenticated.
+                verdict = Rejection{http::status::service_unavailable, "Session store unavailable"};
+            } else if (!found) {
+                verdict = Rejection{http::status::forbidden,
+                                    auth::message_for(cfg, "auth.key_not_found",
+                                                      "Access to this API has been disallowed")};
+            } else {
+                verdict =
+                    auth::check_session(found->session, api, req.method_string(), path, unix_now());
+                stored = std::move(found);
+            }
+        }
+        if (verdict) {
+            auto res = make_error_response(verdict->status, verdict->message, keep_alive,
+                                           cfg.hide_generator_header);
+            const bool keep = co_await server::write_reply(conn, res);
+            log_access(conn, method, path, res.result_int(), api.api_id, {}, Clock::now() - started,
+                       "auth");
+            co_return keep;
+        }
+    }
+    if (cfg.portcullis.test_hooks && stored) {
+        // Test hook: exercises the save-back path the way a plugin will.
+        const std::string hook{req["X-Portcullis-Test-Meta"]};
+        const auto eq = hook.find('=');
+        if (eq != std::string::npos) {
+            stored->session.set_meta(hook.substr(0, eq), hook.substr(eq + 1));
+        }
+        req.erase("X-Portcullis-Test-Meta");
+    }
+
     // forward
     ForwardPlan plan;
     plan.target = &api.proxy.target;
@@ -114,6 +209,23 @@ awaitable<bool> handle_request(server::ClientConnection& conn,
     plan.preserve_host_header = api.proxy.preserve_host_header;
     plan.max_request_body = cfg.http_server_options.max_request_body_size;
     const ForwardResult result = co_await forward(conn, parser, std::move(plan));
+
+    // persist: a session a step changed is saved once, whatever the outcome, without
+    // overwriting concurrent changes to other fields
+    if (stored && stored->session.modified()) {
+        std::vector<ApiLifetime> lifetimes{ApiLifetime{
+            api.api_id, api.session_lifetime, api.session_lifetime_respects_key_expiration}};
+        auto [sec, saved] = co_await conn.worker.sessions().save_patch(
+            stored->storage_key, stored->raw, stored->session.changes(),
+            SessionTtl{std::move(lifetimes), state});
+        if (sec || saved != session::SaveResult::saved) {
+            spdlog::warn("session save-back for api {} failed: {}", api.api_id,
+                         sec ? sec.message()
+                             : (saved == session::SaveResult::gone
+                                    ? "key deleted meanwhile"
+                                    : "too many concurrent changes"));
+        }
+    }
 
     // log
     log_access(conn, method, path, result.status, api.api_id, result.upstream_latency,

@@ -24,9 +24,29 @@ void on_accept_loop_done(std::exception_ptr e) {
 
 } // namespace
 
-Worker::Worker(unsigned index, std::shared_ptr<const GatewayState> state)
+namespace {
+
+redis::ClientOptions redis_options(const config::StorageConfig& storage) {
+    redis::ClientOptions o;
+    o.host = storage.host;
+    o.port = static_cast<std::uint16_t>(storage.port);
+    o.username = storage.username;
+    o.password = storage.password;
+    o.database = storage.database;
+    const auto timeout = std::chrono::seconds(storage.timeout > 0 ? storage.timeout : 5);
+    o.command_timeout = timeout;
+    o.connect_timeout = timeout;
+    return o;
+}
+
+} // namespace
+
+Worker::Worker(unsigned index, std::shared_ptr<const GatewayState> state, ControlPlane* control)
     : index_(index), state_(std::move(state)),
-      pool_(std::make_unique<proxy::UpstreamPool>(ioc_, state_->config->portcullis)) {}
+      pool_(std::make_unique<proxy::UpstreamPool>(ioc_, state_->config->portcullis)),
+      control_(control),
+      redis_(std::make_shared<redis::RedisClient>(ioc_, redis_options(state_->config->storage))),
+      sessions_(std::make_unique<session::SessionStore>(redis_)) {}
 
 Worker::~Worker() {
     if (thread_.joinable()) {
@@ -54,6 +74,7 @@ std::uint16_t Worker::local_port() const {
 void Worker::start() {
     asio::co_spawn(ioc_, accept_loop(this), on_accept_loop_done);
     pool_->start_sweeper();
+    redis_->start();
     thread_ = std::thread([this] {
         try {
             ioc_.run();
@@ -112,6 +133,7 @@ void Worker::maybe_finish() {
     if (draining_ && connections_.empty()) {
         drain_timer_.cancel();
         pool_->close_all();
+        redis_->stop();
     }
 }
 

@@ -3,12 +3,18 @@
 #include "gateway/common/asio.hpp"
 #include "gateway/gateway_state.hpp"
 #include "gateway/proxy/upstream_pool.hpp"
+#include "gateway/redis/redis_client.hpp"
+#include "gateway/session/session_store.hpp"
 
 #include <atomic>
 #include <cstdint>
 #include <list>
 #include <memory>
 #include <thread>
+
+namespace portcullis {
+class ControlPlane;
+}
 
 namespace portcullis::server {
 
@@ -25,7 +31,7 @@ class Worker {
     };
     using TrackedHandle = std::list<Tracked>::iterator;
 
-    Worker(unsigned index, std::shared_ptr<const GatewayState> state);
+    Worker(unsigned index, std::shared_ptr<const GatewayState> state, ControlPlane* control);
     ~Worker();
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
@@ -48,6 +54,9 @@ class Worker {
     asio::io_context& io_context() noexcept { return ioc_; }
     const std::shared_ptr<const GatewayState>& state() const noexcept { return state_; }
     proxy::UpstreamPool& upstream_pool() noexcept { return *pool_; }
+    session::SessionStore& sessions() noexcept { return *sessions_; }
+    redis::RedisClient& redis() noexcept { return *redis_; }
+    ControlPlane& control() noexcept { return *control_; }
     bool draining() const noexcept { return draining_; }
     TrackedHandle track(beast::tcp_stream& stream);
     void untrack(TrackedHandle handle);
@@ -63,6 +72,9 @@ class Worker {
     tcp::acceptor acceptor_{ioc_};
     std::shared_ptr<const GatewayState> state_;
     std::unique_ptr<proxy::UpstreamPool> pool_;
+    ControlPlane* control_;
+    std::shared_ptr<redis::RedisClient> redis_;
+    std::unique_ptr<session::SessionStore> sessions_;
     std::list<Tracked> connections_;
     bool draining_ = false;
     asio::steady_timer drain_timer_{ioc_};

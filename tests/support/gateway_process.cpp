@@ -1,5 +1,7 @@
 #include "tests/support/gateway_process.hpp"
 
+#include "tests/support/redis_server.hpp"
+
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
@@ -133,16 +135,20 @@ long GatewayProcess::peak_rss_kib() const {
     return proc_status_kib(child_.pid(), "VmHWM");
 }
 
-GatewayFixture::GatewayFixture() {
+GatewayFixture::GatewayFixture() : redis(std::make_unique<RedisServer>()) {
     conf = {
         {"listen_address", "127.0.0.1"},
         {"listen_port", 0},
         {"secret", "test-secret"},
         {"app_path", (dir.path() / "apps").string()},
-        {"storage", {{"type", "redis"}, {"host", "127.0.0.1"}, {"port", 6379}}},
+        {"storage", {{"type", "redis"}, {"host", "127.0.0.1"}, {"port", redis->port()}}},
         {"portcullis", {{"workers", 2}, {"access_log", "info"}, {"log_level", "info"}}},
     };
     std::filesystem::create_directories(dir.path() / "apps");
+}
+
+GatewayFixture::~GatewayFixture() {
+    process_.reset();
 }
 
 void GatewayFixture::add_api(const nlohmann::json& api) {

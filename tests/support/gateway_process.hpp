@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -59,14 +60,18 @@ class GatewayProcess {
     std::uint16_t port_ = 0;
 };
 
+class RedisServer;
+
 /// A temporary gateway setup: `tyk.conf` and an `apps/` directory in a TempDir. `conf` starts
 /// with test defaults (127.0.0.1, port 0, two workers, access log on) and can be edited before
 /// start().
 class GatewayFixture {
   public:
     GatewayFixture();
+    ~GatewayFixture();
 
     TempDir dir;
+    std::unique_ptr<RedisServer> redis; // a real redis-server the gateway's storage points at
     nlohmann::json conf;
 
     /// Writes `apps/<api_id>.json`.

@@ -1,0 +1,542 @@
+#include "gateway/api/gateway_api.hpp"
+
+#include "config/api_definition.hpp"
+#include "gateway/control_plane.hpp"
+#include "gateway/server/client_connection.hpp"
+#include "gateway/server/worker.hpp"
+#include "middleware/core/error_reply.hpp"
+#include "middleware/core/session_ttl.hpp"
+#include "middleware/keys/key_hash.hpp"
+#include "middleware/keys/token.hpp"
+#include "middleware/proxy/upstream_target.hpp"
+
+#include <boost/beast/http/read.hpp>
+#include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+namespace portcullis::api {
+
+namespace {
+
+using Json = nlohmann::json;
+constexpr std::uint64_t kMaxBody = 2 * 1024 * 1024;
+
+/// One Gateway API request, after its body was read.
+struct ApiRequest {
+    http::verb method;
+    std::vector<std::string> segments; // path below /tyk, no empty segments
+    std::string query;
+    std::string body;
+};
+
+struct ApiReply {
+    http::status status;
+    std::string body; // JSON text
+};
+
+ApiReply status_reply(http::status status, std::string_view result, std::string_view message) {
+    return {status, Json{{"status", result}, {"message", message}}.dump()};
+}
+
+ApiReply error_reply(http::status status, std::string_view message) {
+    return status_reply(status, "error", message);
+}
+
+ApiReply action_reply(const std::string& key, std::string_view action, std::string key_hash = {}) {
+    Json body = {{"key", key}, {"status", "ok"}, {"action", action}};
+    if (!key_hash.empty()) {
+        body["key_hash"] = key_hash;
+    }
+    return {http::status::ok, body.dump()};
+}
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string rfc3339_now() {
+    const auto now = std::chrono::system_clock::now();
+    const auto secs = std::chrono::system_clock::to_time_t(now);
+    const auto nanos =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()) %
+        std::chrono::seconds(1);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    char out[96];
+    std::snprintf(out, sizeof out, "%s.%09lldZ", buf, static_cast<long long>(nanos.count()));
+    return out;
+}
+
+bool secret_matches(const std::string& secret, std::string_view given) {
+    if (secret.empty() || given.size() != secret.size()) {
+        return false;
+    }
+    return CRYPTO_memcmp(secret.data(), given.data(), secret.size()) == 0;
+}
+
+/// Ids that become file names under app_path must not escape it.
+bool safe_file_id(std::string_view id) {
+    if (id.empty() || id.size() > 200 || id == "." || id == "..") {
+        return false;
+    }
+    for (char c : id) {
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string query_value(std::string_view query, std::string_view name) {
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const auto part = query.substr(0, amp);
+        const auto eq = part.find('=');
+        if (part.substr(0, eq) == name) {
+            return eq == std::string_view::npos ? std::string{} : std::string(part.substr(eq + 1));
+        }
+        if (amp == std::string_view::npos) {
+            break;
+        }
+        query.remove_prefix(amp + 1);
+    }
+    return {};
+}
+
+std::vector<ApiLifetime> lifetimes(const GatewayState& state) {
+    std::vector<ApiLifetime> out;
+    for (const auto& api : state.router->apis()) {
+        out.push_back(ApiLifetime{api->api_id, api->session_lifetime,
+                                  api->session_lifetime_respects_key_expiration});
+    }
+    return out;
+}
+
+std::int64_t ttl_for(const GatewayState& state, const Session& session) {
+    const auto& cfg = *state.config;
+    return session_ttl_seconds(session, lifetimes(state), cfg.force_global_session_lifetime,
+                               cfg.global_session_lifetime, unix_now());
+}
+
+/// Writes `content` to `path` atomically (temp file + rename).
+bool write_file_atomically(const std::filesystem::path& path, const std::string& content) {
+    const auto tmp = path.string() + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        if (!out) {
+            return false;
+        }
+        out << content;
+        if (!out.flush()) {
+            return false;
+        }
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    return !ec;
+}
+
+// ---- keys -----------------------------------------------------------------------------------
+
+awaitable<ApiReply> create_key(server::Worker& worker,
+                               std::shared_ptr<const GatewayState> state,
+                               std::string custom_id,
+                               std::string body_text,
+                               bool legacy_create) {
+    const auto& cfg = *state->config;
+    Json body = Json::parse(body_text, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+        co_return legacy_create
+            ? error_reply(http::status::internal_server_error, "Unmarshalling failed")
+            : error_reply(http::status::bad_request, "Request malformed");
+    }
+    std::string error;
+    auto parsed = Session::from_json(body, error);
+    if (!parsed) {
+        co_return error_reply(http::status::bad_request, "Request malformed");
+    }
+    const auto& rights = parsed->access_rights();
+    if ((!rights.is_object() || rights.empty()) && !cfg.allow_master_keys) {
+        co_return error_reply(http::status::bad_request,
+                              "Failed to create key, keys must have at least one Access Rights "
+                              "record set.");
+    }
+    if (!custom_id.empty() && static_cast<int>(custom_id.size()) < cfg.min_token_length) {
+        co_return error_reply(http::status::bad_request, "Failed to create key, key id too short");
+    }
+    const std::string org = parsed->org_id();
+    const std::string token = keys::generate_token(
+        org, custom_id.empty() ? keys::new_key_id() : custom_id, cfg.hash_key_function);
+
+    const auto now = unix_now();
+    body["last_updated"] = std::to_string(now);
+    body["date_created"] = rfc3339_now();
+    if (parsed->quota_renewal_rate() > 0) {
+        body["quota_renews"] = now + parsed->quota_renewal_rate();
+    }
+    auto session = Session::from_json(body, error);
+    const std::string storage = keys::storage_key(token, cfg.hash_keys);
+    const auto ec =
+        co_await worker.sessions().put(storage, session->serialize(), ttl_for(*state, *session));
+    if (ec) {
+        co_return error_reply(http::status::service_unavailable,
+                              "Failed to create key: session store unavailable");
+    }
+    spdlog::info("key {} created", keys::hash_key(token).substr(0, 8));
+    const bool report_hash = cfg.hash_keys;
+    co_return action_reply(token, "added", report_hash ? keys::hash_key(token) : std::string{});
+}
+
+/// The Redis key a Gateway API path segment names (`?hashed=` means the segment is the hash).
+std::optional<std::string>
+storage_key_for(const config::GatewayConfig& cfg, const std::string& key, bool hashed) {
+    if (hashed) {
+        return "apikey-" + key;
+    }
+    return keys::storage_key(key, cfg.hash_keys);
+}
+
+awaitable<ApiReply> get_key(server::Worker& worker,
+                            std::shared_ptr<const GatewayState> state,
+                            std::string key,
+                            bool hashed) {
+    const auto& cfg = *state->config;
+    if (hashed && !cfg.hash_keys) {
+        co_return error_reply(http::status::bad_request,
+                              "Key requested by hash but key hashing is not enabled");
+    }
+    std::vector<std::string> keys;
+    keys.push_back(*storage_key_for(cfg, key, hashed));
+    auto [ec, stored] = co_await worker.sessions().load(std::move(keys));
+    if (ec) {
+        co_return error_reply(http::status::service_unavailable, "Session store unavailable");
+    }
+    if (!stored) {
+        co_return error_reply(http::status::not_found, "Key not found");
+    }
+    Json doc = stored->session.document();
+    if (doc.contains("basic_auth_data") && doc["basic_auth_data"].is_object()) {
+        doc["basic_auth_data"]["password"] = "";
+    }
+    co_return ApiReply{http::status::ok, doc.dump()};
+}
+
+awaitable<ApiReply> update_key(server::Worker& worker,
+                               std::shared_ptr<const GatewayState> state,
+                               std::string key,
+                               bool hashed,
+                               std::string query,
+                               std::string body_text) {
+    const auto& cfg = *state->config;
+    Json body = Json::parse(body_text, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+        co_return error_reply(http::status::bad_request, "Request malformed");
+    }
+    if (hashed && !cfg.hash_keys) {
+        co_return error_reply(http::status::bad_request,
+                              "Key requested by hash but key hashing is not enabled");
+    }
+    SessionPatch patch = patch_from_update(body);
+    patch.fields.erase("date_created"); // kept from the stored session
+    if (query_value(query, "suppress_reset") != "1") {
+        patch.fields["last_updated"] = std::to_string(unix_now());
+    } else {
+        patch.fields.erase("last_updated");
+        patch.fields.erase("quota_renews");
+    }
+    const std::string storage = *storage_key_for(cfg, key, hashed);
+    auto ttl = [state](const Session& s) { return ttl_for(*state, s); };
+    auto [ec, result] =
+        co_await worker.sessions().save_patch(storage, std::string{}, std::move(patch), ttl);
+    if (ec) {
+        co_return error_reply(http::status::service_unavailable, "Session store unavailable");
+    }
+    if (result == session::SaveResult::gone) {
+        co_return error_reply(http::status::not_found, "Key is not found");
+    }
+    if (result == session::SaveResult::conflict) {
+        co_return error_reply(http::status::conflict, "Key is being changed concurrently, retry");
+    }
+    co_return action_reply(key, "modified");
+}
+
+awaitable<ApiReply> delete_key(server::Worker& worker,
+                               std::shared_ptr<const GatewayState> state,
+                               std::string key,
+                               bool hashed,
+                               std::string query) {
+    const auto& cfg = *state->config;
+    if (query_value(query, "api_id") == "-1") {
+        co_return ApiReply{http::status::ok, "null"};
+    }
+    if (hashed && !cfg.hash_keys) {
+        co_return error_reply(http::status::bad_request,
+                              "Key requested by hash but key hashing is not enabled");
+    }
+    std::vector<std::string> keys;
+    keys.push_back(*storage_key_for(cfg, key, hashed));
+    const std::string key_hash = hashed || !cfg.hash_keys ? key : keys::hash_key(key);
+    keys.push_back("quota-" + key_hash);
+    auto [ec, removed] = co_await worker.sessions().remove(std::move(keys));
+    if (ec) {
+        co_return error_reply(http::status::service_unavailable, "Session store unavailable");
+    }
+    if (removed == 0) {
+        co_return error_reply(http::status::not_found, "There is no such key found");
+    }
+    co_return action_reply(key, "deleted");
+}
+
+awaitable<ApiReply> list_keys(server::Worker& worker, std::shared_ptr<const GatewayState> state) {
+    const auto& cfg = *state->config;
+    if (cfg.hash_keys && !cfg.enable_hashed_keys_listing) {
+        co_return error_reply(http::status::not_found, "Hashed key listing is disabled in config "
+                                                       "(enable_hashed_keys_listing)");
+    }
+    Json keys = Json::array();
+    std::string cursor = "0";
+    for (int round = 0; round < 100000; ++round) {
+        std::vector<std::string> scan;
+        scan.emplace_back("SCAN");
+        scan.push_back(cursor);
+        scan.emplace_back("MATCH");
+        scan.emplace_back("apikey-*");
+        scan.emplace_back("COUNT");
+        scan.emplace_back("1000");
+        auto [ec, reply] = co_await worker.redis().command(std::move(scan));
+        if (ec || reply.elements.size() != 2) {
+            co_return error_reply(http::status::service_unavailable, "Session store unavailable");
+        }
+        cursor = reply.elements[0].str;
+        for (const auto& k : reply.elements[1].elements) {
+            keys.push_back(k.str.substr(7));
+        }
+        if (cursor == "0") {
+            break;
+        }
+    }
+    co_return ApiReply{http::status::ok, Json{{"keys", keys}}.dump()};
+}
+
+awaitable<ApiReply>
+keys_route(server::Worker& worker, std::shared_ptr<const GatewayState> state, ApiRequest req) {
+    const bool hashed = !query_value(req.query, "hashed").empty();
+    if (req.segments.size() == 1) {
+        if (req.method == http::verb::get) {
+            co_return co_await list_keys(worker, state);
+        }
+        if (req.method == http::verb::post) {
+            co_return co_await create_key(worker, state, {}, std::move(req.body), false);
+        }
+        co_return error_reply(http::status::method_not_allowed, "Method not supported");
+    }
+    if (req.segments.size() != 2) {
+        co_return error_reply(http::status::not_found, "Not Found");
+    }
+    std::string key = req.segments[1];
+    if (key == "create" && req.method == http::verb::post) {
+        co_return co_await create_key(worker, state, {}, std::move(req.body), true);
+    }
+    switch (req.method) {
+    case http::verb::get:
+        co_return co_await get_key(worker, state, std::move(key), hashed);
+    case http::verb::post:
+        co_return co_await create_key(worker, state, std::move(key), std::move(req.body), false);
+    case http::verb::put:
+        co_return co_await update_key(worker, state, std::move(key), hashed, std::move(req.query),
+                                      std::move(req.body));
+    case http::verb::delete_:
+        co_return co_await delete_key(worker, state, std::move(key), hashed, std::move(req.query));
+    default:
+        co_return error_reply(http::status::method_not_allowed, "Method not supported");
+    }
+}
+
+// ---- APIs -----------------------------------------------------------------------------------
+
+ApiReply write_api(const GatewayState& state,
+                   std::string id_from_path,
+                   const std::string& body_text,
+                   bool update) {
+    Json body = Json::parse(body_text, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+        return error_reply(http::status::bad_request, "Request malformed");
+    }
+    std::string api_id = body.value("api_id", std::string{});
+    if (!id_from_path.empty()) {
+        if (!api_id.empty() && api_id != id_from_path) {
+            return error_reply(http::status::bad_request,
+                               "Request APIID does not match that in Definition! For Update "
+                               "operations these must match.");
+        }
+        api_id = id_from_path;
+    }
+    if (api_id.empty()) {
+        api_id = keys::new_key_id();
+    }
+    if (!safe_file_id(api_id)) {
+        return error_reply(http::status::bad_request,
+                           "api_id may only contain letters, digits, '-', '_' and '.'");
+    }
+    body["api_id"] = api_id;
+    const auto path = std::filesystem::path(state.config->app_path) / (api_id + ".json");
+    try {
+        (void)config::parse_api_definition(body, path.string());
+    } catch (const config::ConfigException& e) {
+        return error_reply(http::status::bad_request, e.what());
+    }
+    if (update && state.router->find_by_id(api_id) == nullptr && !std::filesystem::exists(path)) {
+        return error_reply(http::status::not_found, "API not found");
+    }
+    if (!write_file_atomically(path, body.dump(2) + "\n")) {
+        return error_reply(http::status::internal_server_error, "Failed to write API definition");
+    }
+    return action_reply(api_id, update ? "modified" : "added");
+}
+
+ApiReply apis_route(const GatewayState& state, const ApiRequest& req) {
+    if (req.segments.size() == 1) {
+        if (req.method == http::verb::get) {
+            Json list = Json::array();
+            for (const auto& api : state.router->apis()) {
+                list.push_back(api->raw);
+            }
+            return {http::status::ok, list.dump()};
+        }
+        if (req.method == http::verb::post) {
+            return write_api(state, {}, req.body, false);
+        }
+        return error_reply(http::status::method_not_allowed, "Method not supported");
+    }
+    if (req.segments.size() != 2) {
+        return error_reply(http::status::not_found, "Not Found");
+    }
+    const std::string& id = req.segments[1];
+    switch (req.method) {
+    case http::verb::get: {
+        const auto* api = state.router->find_by_id(id);
+        if (api == nullptr) {
+            return error_reply(http::status::not_found, "API not found");
+        }
+        return {http::status::ok, api->raw.dump()};
+    }
+    case http::verb::post:
+    case http::verb::put:
+        return write_api(state, id, req.body, req.method == http::verb::put);
+    case http::verb::delete_: {
+        if (!safe_file_id(id)) {
+            return error_reply(http::status::bad_request, "Invalid API id");
+        }
+        const auto path = std::filesystem::path(state.config->app_path) / (id + ".json");
+        std::error_code ec;
+        if (!std::filesystem::remove(path, ec)) {
+            return error_reply(http::status::not_found, "API not found");
+        }
+        return action_reply(id, "deleted");
+    }
+    default:
+        return error_reply(http::status::method_not_allowed, "Method not supported");
+    }
+}
+
+awaitable<ApiReply>
+route(server::Worker& worker, std::shared_ptr<const GatewayState> state, ApiRequest req) {
+    if (req.segments.empty()) {
+        co_return error_reply(http::status::not_found, "Not Found");
+    }
+    const std::string& head = req.segments[0];
+    if (head == "keys") {
+        co_return co_await keys_route(worker, state, std::move(req));
+    }
+    if (head == "apis") {
+        co_return apis_route(*state, req);
+    }
+    if (head == "reload") {
+        if (req.method != http::verb::get) {
+            co_return error_reply(http::status::method_not_allowed, "Method not supported");
+        }
+        worker.control().reload();
+        co_return status_reply(http::status::ok, "ok", "");
+    }
+    if (head == "hello") {
+        co_return status_reply(http::status::ok, "ok", "Hello Tiki");
+    }
+    co_return error_reply(http::status::not_found, "Not Found");
+}
+
+} // namespace
+
+bool is_gateway_api_path(std::string_view path) {
+    return path == "/tyk" || path.starts_with("/tyk/");
+}
+
+awaitable<bool> handle_gateway_api(server::ClientConnection& conn,
+                                   http::request_parser<http::empty_body>& parser,
+                                   std::shared_ptr<const GatewayState> state) {
+    const auto& cfg = *state->config;
+    const bool keep_alive = parser.get().keep_alive() && parser.get().version() >= 11;
+
+    // authorise before reading anything more
+    const auto given = parser.get()["X-Tyk-Authorization"];
+    if (!secret_matches(cfg.secret, given)) {
+        StringResponse res = make_json_response(
+            http::status::forbidden,
+            Json{{"status", "error"},
+                 {"message", "Attempted administrative access with invalid or missing key!"}}
+                .dump(),
+            keep_alive && parser.is_done());
+        co_return co_await server::write_reply(conn, res);
+    }
+
+    // read the (bounded) body
+    http::request_parser<http::string_body> body_parser{std::move(parser)};
+    body_parser.body_limit(kMaxBody);
+    if (!body_parser.is_done()) {
+        conn.stream.expires_after(to_steady(cfg.http_server_options.read_timeout));
+        auto [ec, n] =
+            co_await http::async_read(conn.stream, conn.buffer, body_parser, use_nothrow);
+        if (ec) {
+            const bool too_big = ec == http::error::body_limit;
+            StringResponse res = make_json_response(
+                too_big ? http::status::payload_too_large : http::status::bad_request,
+                Json{{"status", "error"},
+                     {"message", too_big ? "Request body too large" : "Request malformed"}}
+                    .dump(),
+                false);
+            co_await server::write_reply(conn, res);
+            co_return false;
+        }
+    }
+    auto& msg = body_parser.get();
+    ApiRequest req;
+    req.method = msg.method();
+    const auto [path, query] = proxy::split_target(msg.target());
+    req.query = std::string(query);
+    std::string_view rest = path.substr(4); // after "/tyk"
+    while (!rest.empty()) {
+        while (rest.starts_with('/')) {
+            rest.remove_prefix(1);
+        }
+        const auto slash = rest.find('/');
+        if (!rest.empty()) {
+            req.segments.emplace_back(rest.substr(0, slash));
+        }
+        rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+    }
+    req.body = std::move(msg.body());
+
+    ApiReply reply = co_await route(conn.worker, state, std::move(req));
+    StringResponse res = make_json_response(reply.status, std::move(reply.body), keep_alive);
+    co_return co_await server::write_reply(conn, res);
+}
+
+} // namespace portcullis::api

@@ -1,0 +1,29 @@
+#pragma once
+
+#include "gateway/common/asio.hpp"
+#include "gateway/gateway_state.hpp"
+#include "middleware/core/http.hpp"
+
+#include <boost/beast/http/parser.hpp>
+
+#include <memory>
+#include <string_view>
+
+namespace portcullis::server {
+struct ClientConnection;
+}
+
+namespace portcullis::api {
+
+/// True for paths the Gateway API owns (`/tyk` and `/tyk/...`).
+bool is_gateway_api_path(std::string_view path);
+
+/// Serves one Gateway API request (Tyk's `/tyk/` control API: keys, APIs, reload), authorised by
+/// `X-Tyk-Authorization` equal to `secret` (constant-time compare; an empty secret refuses
+/// everything). Reads the body (bounded), writes the whole reply. Returns whether the connection
+/// may carry another request.
+awaitable<bool> handle_gateway_api(server::ClientConnection& conn,
+                                   http::request_parser<http::empty_body>& parser,
+                                   std::shared_ptr<const GatewayState> state);
+
+} // namespace portcullis::api

@@ -1,0 +1,51 @@
+#include "gateway/control_plane.hpp"
+
+#include "config/api_loader.hpp"
+#include "gateway/server/worker.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace portcullis {
+
+ControlPlane::ControlPlane(std::shared_ptr<const config::GatewayConfig> config)
+    : current_(load_state(std::move(config))) {}
+
+std::shared_ptr<const GatewayState>
+ControlPlane::load_state(std::shared_ptr<const config::GatewayConfig> config) {
+    auto report = config::load_api_directory(config->app_path);
+    for (const auto& error : report.errors) {
+        spdlog::error("API definition skipped: {}", error.to_string());
+    }
+    for (const auto& api : report.apis) {
+        spdlog::info("API loaded: id={} name=\"{}\" listen_path={} target={} keyless={}",
+                     api->api_id, api->name, api->proxy.listen_path, api->proxy.target_url,
+                     api->use_keyless);
+    }
+    auto state = std::make_shared<GatewayState>();
+    state->router = std::make_shared<const proxy::ApiRouter>(
+        std::move(report.apis), config->http_server_options.enable_strict_routes);
+    state->config = std::move(config);
+    return state;
+}
+
+std::shared_ptr<const GatewayState> ControlPlane::current() const {
+    std::lock_guard lock{mutex_};
+    return current_;
+}
+
+void ControlPlane::attach(std::vector<server::Worker*> workers) {
+    std::lock_guard lock{mutex_};
+    workers_ = std::move(workers);
+}
+
+std::shared_ptr<const GatewayState> ControlPlane::reload() {
+    std::lock_guard lock{mutex_};
+    current_ = load_state(current_->config);
+    for (auto* worker : workers_) {
+        worker->set_state(current_);
+    }
+    spdlog::info("reload: {} API(s) loaded", current_->router->apis().size());
+    return current_;
+}
+
+} // namespace portcullis

@@ -1,0 +1,38 @@
+#pragma once
+
+#include "gateway/gateway_state.hpp"
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace portcullis {
+
+namespace server {
+class Worker;
+}
+
+/// Owns the current configuration snapshot and hands new ones to every worker. Thread-safe:
+/// the Gateway API calls reload() from whichever worker served the request.
+class ControlPlane {
+  public:
+    explicit ControlPlane(std::shared_ptr<const config::GatewayConfig> config);
+
+    /// Builds a snapshot from the config and the API definitions in `app_path`, logging every
+    /// skipped file.
+    static std::shared_ptr<const GatewayState>
+    load_state(std::shared_ptr<const config::GatewayConfig> config);
+
+    std::shared_ptr<const GatewayState> current() const;
+    void attach(std::vector<server::Worker*> workers);
+    /// Re-reads the API definitions and gives the new snapshot to every worker; requests in
+    /// flight finish on the snapshot they started with, connections stay open.
+    std::shared_ptr<const GatewayState> reload();
+
+  private:
+    mutable std::mutex mutex_;
+    std::shared_ptr<const GatewayState> current_;
+    std::vector<server::Worker*> workers_;
+};
+
+} // namespace portcullis

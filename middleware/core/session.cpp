@@ -1,0 +1,265 @@
+#include "middleware/core/session.hpp"
+
+#include <cmath>
+#include <limits>
+#include <utility>
+
+namespace portcullis {
+
+namespace {
+
+using Json = nlohmann::json;
+
+const Json& empty_object() {
+    static const Json kEmpty = Json::object();
+    return kEmpty;
+}
+
+// Integer reading shared by every int64 field: JSON integers that fit, and floats with an
+// integral value; anything else is the zero value.
+std::int64_t to_int64(const Json* value) {
+    if (value == nullptr) {
+        return 0;
+    }
+    if (value->is_number_unsigned()) {
+        const auto u = value->get<std::uint64_t>();
+        if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+            return 0;
+        }
+        return static_cast<std::int64_t>(u);
+    }
+    if (value->is_number_integer()) {
+        return value->get<std::int64_t>();
+    }
+    if (value->is_number_float()) {
+        const auto d = value->get<double>();
+        // 2^63 is exactly representable; anything at or beyond it would overflow the cast.
+        constexpr double kLimit = 9223372036854775808.0;
+        if (!std::isfinite(d) || std::trunc(d) != d || d < -kLimit || d >= kLimit) {
+            return 0;
+        }
+        return static_cast<std::int64_t>(d);
+    }
+    return 0;
+}
+
+double to_double(const Json* value) {
+    if (value == nullptr || !value->is_number()) {
+        return 0.0;
+    }
+    return value->get<double>();
+}
+
+std::string to_string(const Json* value) {
+    if (value == nullptr || !value->is_string()) {
+        return {};
+    }
+    return value->get<std::string>();
+}
+
+std::vector<std::string> to_strings(const Json* value) {
+    std::vector<std::string> out;
+    if (value == nullptr || !value->is_array()) {
+        return out;
+    }
+    for (const auto& item : *value) {
+        if (item.is_string()) {
+            out.push_back(item.get<std::string>());
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+Session::Session() : doc_(Json::object()) {}
+
+Session::Session(Json document) : doc_(std::move(document)) {}
+
+std::optional<Session> Session::parse(std::string_view json_text, std::string& error) {
+    Json document;
+    try {
+        document = Json::parse(json_text);
+    } catch (const Json::parse_error& e) {
+        // e.what() quotes the text around the error; the session may hold secrets.
+        error = "session is not valid JSON (at byte " + std::to_string(e.byte) + ")";
+        return std::nullopt;
+    }
+    return from_json(std::move(document), error);
+}
+
+std::optional<Session> Session::from_json(Json document, std::string& error) {
+    if (!document.is_object()) {
+        error = std::string("session is not a JSON object (found ") + document.type_name() + ")";
+        return std::nullopt;
+    }
+    return Session(std::move(document));
+}
+
+std::string Session::serialize() const {
+    return doc_.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+const Json* Session::find(std::string_view name) const {
+    const auto it = doc_.find(name);
+    if (it == doc_.end()) {
+        return nullptr;
+    }
+    return &*it;
+}
+
+double Session::rate() const {
+    return to_double(find("rate"));
+}
+
+double Session::per() const {
+    return to_double(find("per"));
+}
+
+std::int64_t Session::quota_max() const {
+    return to_int64(find("quota_max"));
+}
+
+std::int64_t Session::quota_remaining() const {
+    return to_int64(find("quota_remaining"));
+}
+
+std::int64_t Session::quota_renews() const {
+    return to_int64(find("quota_renews"));
+}
+
+std::int64_t Session::quota_renewal_rate() const {
+    return to_int64(find("quota_renewal_rate"));
+}
+
+std::int64_t Session::expires() const {
+    return to_int64(find("expires"));
+}
+
+bool Session::is_inactive() const {
+    const Json* value = find("is_inactive");
+    return value != nullptr && value->is_boolean() && value->get<bool>();
+}
+
+std::string Session::org_id() const {
+    return to_string(find("org_id"));
+}
+
+std::string Session::alias() const {
+    return to_string(find("alias"));
+}
+
+const Json& Session::meta_data() const {
+    const Json* value = find("meta_data");
+    if (value == nullptr || !value->is_object()) {
+        return empty_object();
+    }
+    return *value;
+}
+
+std::vector<std::string> Session::tags() const {
+    return to_strings(find("tags"));
+}
+
+std::vector<std::string> Session::apply_policies() const {
+    auto policies = to_strings(find("apply_policies"));
+    if (!policies.empty()) {
+        return policies;
+    }
+    auto legacy = to_string(find("apply_policy_id"));
+    if (!legacy.empty()) {
+        policies.push_back(std::move(legacy));
+    }
+    return policies;
+}
+
+const Json& Session::access_rights() const {
+    const Json* value = find("access_rights");
+    if (value == nullptr || !value->is_object()) {
+        return empty_object();
+    }
+    return *value;
+}
+
+bool Session::has_access_to(std::string_view api_id) const {
+    const auto& rights = access_rights();
+    return rights.find(api_id) != rights.end();
+}
+
+std::vector<AllowedUrl> Session::allowed_urls(std::string_view api_id) const {
+    std::vector<AllowedUrl> out;
+    const auto& rights = access_rights();
+    const auto access = rights.find(api_id);
+    if (access == rights.end() || !access->is_object()) {
+        return out;
+    }
+    const auto urls = access->find("allowed_urls");
+    if (urls == access->end() || !urls->is_array()) {
+        return out;
+    }
+    for (const auto& entry : *urls) {
+        if (!entry.is_object()) {
+            continue;
+        }
+        const auto url = entry.find("url");
+        if (url == entry.end() || !url->is_string()) {
+            continue;
+        }
+        const auto methods = entry.find("methods");
+        out.push_back(AllowedUrl{url->get<std::string>(),
+                                 to_strings(methods == entry.end() ? nullptr : &*methods)});
+    }
+    return out;
+}
+
+std::int64_t Session::session_lifetime() const {
+    return to_int64(find("session_lifetime"));
+}
+
+std::string Session::last_updated() const {
+    return to_string(find("last_updated"));
+}
+
+std::string Session::date_created() const {
+    return to_string(find("date_created"));
+}
+
+std::string Session::oauth_client_id() const {
+    return to_string(find("oauth_client_id"));
+}
+
+void Session::set_meta(const std::string& key, Json value) {
+    SessionPatch patch;
+    patch.meta.emplace(key, std::move(value));
+    record(std::move(patch));
+}
+
+void Session::erase_meta(const std::string& key) {
+    SessionPatch patch;
+    patch.meta.emplace(key, std::nullopt);
+    record(std::move(patch));
+}
+
+void Session::replace_meta(Json object) {
+    SessionPatch patch;
+    patch.replace_meta = true;
+    patch.meta_replacement = std::move(object);
+    record(std::move(patch));
+}
+
+void Session::set_field(const std::string& name, Json value) {
+    if (name == "meta_data") {
+        replace_meta(std::move(value));
+        return;
+    }
+    SessionPatch patch;
+    patch.fields.emplace(name, std::move(value));
+    record(std::move(patch));
+}
+
+void Session::record(SessionPatch patch) {
+    apply_patch(doc_, patch);
+    changes_.merge(patch);
+}
+
+} // namespace portcullis

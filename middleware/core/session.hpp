@@ -1,0 +1,117 @@
+#pragma once
+
+#include "middleware/core/session_patch.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace portcullis {
+
+/// One `allowed_urls` entry of an access definition (Tyk `user.AccessSpec`): `url` is a regular
+/// expression matched against the request path, `methods` the HTTP methods it allows.
+struct AllowedUrl {
+    std::string url;
+    std::vector<std::string> methods;
+};
+
+/// A key's session: the JSON object stored at `apikey-<key>` in Redis (Tyk `user.SessionState`,
+/// reference section 1), kept verbatim so reading then writing keeps every field, including ones
+/// Portcullis does not model. Both Tyk styles are accepted: every field written (zeros, `null`;
+/// up to v5.11) and zero fields omitted (v5.12+).
+///
+/// Readers are lenient where Tyk's Go decoder would reject the whole session: a known field that
+/// is missing, `null` or of the wrong type reads as its zero value (an integer field also accepts
+/// a float with an integral value, as JSON has one number type; a fractional float or an integer
+/// outside int64 reads as 0). Unknown fields are never looked at.
+///
+/// Mutators change the document and record the change in a SessionPatch, so the store can replay
+/// only that change onto a fresh copy (compare-and-set) instead of writing this whole copy back.
+/// A plain value; one request owns it; not thread-safe.
+class Session {
+  public:
+    /// An empty session (`{}`): every reader gives its default.
+    Session();
+
+    /// Parses stored session JSON. Fails (nullopt, `error` set) when the text is not JSON or not
+    /// a JSON object; the error names the byte offset, never the content (it may hold secrets).
+    static std::optional<Session> parse(std::string_view json_text, std::string& error);
+
+    /// Wraps an already-parsed document; fails when it is not an object.
+    static std::optional<Session> from_json(nlohmann::json document, std::string& error);
+
+    /// Compact JSON of the whole document. nlohmann orders object keys alphabetically; integers
+    /// stay integers and floats stay floats (`2.0` stays `2.0`). Invalid UTF-8 that a mutator put
+    /// in a string is written as U+FFFD rather than failing.
+    std::string serialize() const;
+
+    /// The whole document, verbatim.
+    const nlohmann::json& document() const noexcept { return doc_; }
+
+    // Rate limit: `rate` requests per `per` seconds; rate <= 0 means unlimited.
+    double rate() const;
+    double per() const;
+
+    // Quota: quota_max <= 0 means unlimited; quota_renewal_rate <= 0 means never renews.
+    std::int64_t quota_max() const;
+    std::int64_t quota_remaining() const;
+    std::int64_t quota_renews() const;
+    std::int64_t quota_renewal_rate() const;
+
+    /// Unix seconds; >= 1 and in the past means expired; 0 and -1 mean never.
+    std::int64_t expires() const;
+    bool is_inactive() const;
+    std::string org_id() const;
+    std::string alias() const;
+    /// `meta_data` when it is an object; otherwise (missing, null, wrong type) an empty object.
+    const nlohmann::json& meta_data() const;
+    /// String members of `tags`; other members are skipped.
+    std::vector<std::string> tags() const;
+    /// Tyk `PolicyIDs()`: `apply_policies` when non-empty, else the legacy `apply_policy_id`
+    /// when non-empty, else nothing.
+    std::vector<std::string> apply_policies() const;
+    /// `access_rights` (api_id -> access definition) when it is an object, else an empty object.
+    /// Empty means a master key (valid on every API when `allow_master_keys` is on).
+    const nlohmann::json& access_rights() const;
+    /// True when `access_rights` has an entry for `api_id`.
+    bool has_access_to(std::string_view api_id) const;
+    /// `allowed_urls` of the access definition for `api_id`; empty when none (no restriction).
+    /// Entries whose `url` is not a string are skipped; non-string methods are skipped.
+    std::vector<AllowedUrl> allowed_urls(std::string_view api_id) const;
+    /// Seconds; > 0 overrides the API's session_lifetime for the Redis TTL (see session_ttl.hpp).
+    std::int64_t session_lifetime() const;
+    /// Unix seconds as a decimal string, as Tyk writes it (`strconv.Itoa`).
+    std::string last_updated() const;
+    /// RFC 3339 timestamp string as Tyk writes it.
+    std::string date_created() const;
+    std::string oauth_client_id() const;
+
+    /// Sets `meta_data[key]` (creating `meta_data` when missing or not an object).
+    void set_meta(const std::string& key, nlohmann::json value);
+    /// Removes `meta_data[key]`; recorded even when the key is absent here, since the fresh copy
+    /// the patch is replayed onto may have it.
+    void erase_meta(const std::string& key);
+    /// Replaces `meta_data` wholesale; earlier per-key changes are superseded.
+    void replace_meta(nlohmann::json object);
+    /// Replaces the top-level field `name`. `meta_data` is routed to replace_meta().
+    void set_field(const std::string& name, nlohmann::json value);
+
+    /// True once any mutator ran.
+    bool modified() const { return !changes_.empty(); }
+    /// Everything the mutators changed, to replay onto a fresh copy of the stored session.
+    const SessionPatch& changes() const noexcept { return changes_; }
+
+  private:
+    explicit Session(nlohmann::json document);
+    void record(SessionPatch patch);
+    const nlohmann::json* find(std::string_view name) const;
+
+    nlohmann::json doc_;
+    SessionPatch changes_;
+};
+
+} // namespace portcullis
