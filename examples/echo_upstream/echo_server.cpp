@@ -89,6 +89,31 @@ bool path_has(std::string_view path, std::string_view marker) {
     return path.find(marker) != std::string_view::npos;
 }
 
+/// The echo document (a plain function: no braced JSON initializers inside coroutines).
+nlohmann::json describe(const http::request<http::buffer_body>& req,
+                        const std::string& target,
+                        const std::string& path,
+                        const std::string& query,
+                        const nlohmann::json& headers,
+                        const std::string& body,
+                        std::uint64_t body_length,
+                        std::uint64_t fnv,
+                        std::uint64_t served) {
+    nlohmann::json echo = {
+        {"method", std::string(req.method_string())},
+        {"target", target},
+        {"path", path},
+        {"query", query},
+        {"version", req.version()},
+        {"headers", headers},
+        {"body", body},
+        {"body_length", body_length},
+        {"body_fnv1a", fnv},
+        {"connection_requests", served},
+    };
+    return echo;
+}
+
 } // namespace
 
 struct EchoServer::Impl {
@@ -223,18 +248,8 @@ struct EchoServer::Impl {
             for (const auto& field : req) {
                 headers[std::string(field.name_string())].push_back(std::string(field.value()));
             }
-            nlohmann::json echo = {
-                {"method", std::string(req.method_string())},
-                {"target", target},
-                {"path", path},
-                {"query", query},
-                {"version", req.version()},
-                {"headers", headers},
-                {"body", body},
-                {"body_length", body_length},
-                {"body_fnv1a", fnv},
-                {"connection_requests", self->served.load()},
-            };
+            const nlohmann::json echo = describe(req, target, path, query, headers, body,
+                                                 body_length, fnv, self->served.load());
             http::response<http::string_body> res{static_cast<http::status>(status), 11};
             res.set(http::field::content_type, "application/json");
             res.set(http::field::server, "echo-upstream");

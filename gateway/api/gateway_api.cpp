@@ -127,6 +127,11 @@ std::int64_t ttl_for(const GatewayState& state, const Session& session) {
                                cfg.global_session_lifetime, unix_now());
 }
 
+struct TtlForState {
+    std::shared_ptr<const GatewayState> state;
+    std::int64_t operator()(const Session& s) const { return ttl_for(*state, s); }
+};
+
 /// Writes `content` to `path` atomically (temp file + rename).
 bool write_file_atomically(const std::filesystem::path& path, const std::string& content) {
     const auto tmp = path.string() + ".tmp";
@@ -143,6 +148,17 @@ bool write_file_atomically(const std::filesystem::path& path, const std::string&
     std::error_code ec;
     std::filesystem::rename(tmp, path, ec);
     return !ec;
+}
+
+/// Plain functions build JSON: g++ 12 mishandles braced initializer lists inside coroutines.
+ApiReply keys_reply(Json keys) {
+    Json body = Json::object();
+    body["keys"] = std::move(keys);
+    return {http::status::ok, body.dump()};
+}
+
+StringResponse status_response(http::status status, std::string_view message, bool keep_alive) {
+    return make_json_response(status, status_reply(status, "error", message).body, keep_alive);
 }
 
 // ---- keys -----------------------------------------------------------------------------------
@@ -254,7 +270,8 @@ awaitable<ApiReply> update_key(server::Worker& worker,
         patch.fields.erase("quota_renews");
     }
     const std::string storage = *storage_key_for(cfg, key, hashed);
-    auto ttl = [state](const Session& s) { return ttl_for(*state, s); };
+    // Named std::function, not a lambda converted inside co_await (g++ 12 coroutine bug).
+    const session::SessionStore::TtlFn ttl = TtlForState{state};
     auto [ec, result] =
         co_await worker.sessions().save_patch(storage, std::string{}, std::move(patch), ttl);
     if (ec) {
@@ -324,7 +341,7 @@ awaitable<ApiReply> list_keys(server::Worker& worker, std::shared_ptr<const Gate
             break;
         }
     }
-    co_return ApiReply{http::status::ok, Json{{"keys", keys}}.dump()};
+    co_return keys_reply(std::move(keys));
 }
 
 awaitable<ApiReply>
@@ -488,16 +505,19 @@ awaitable<bool> handle_gateway_api(server::ClientConnection& conn,
     // authorise before reading anything more
     const auto given = parser.get()["X-Tyk-Authorization"];
     if (!secret_matches(cfg.secret, given)) {
-        StringResponse res = make_json_response(
-            http::status::forbidden,
-            Json{{"status", "error"},
-                 {"message", "Attempted administrative access with invalid or missing key!"}}
-                .dump(),
+        StringResponse res = status_response(
+            http::status::forbidden, "Attempted administrative access with invalid or missing key!",
             keep_alive && parser.is_done());
         co_return co_await server::write_reply(conn, res);
     }
 
     // read the (bounded) body
+    if (const auto length = parser.content_length(); length && *length > kMaxBody) {
+        StringResponse res =
+            status_response(http::status::payload_too_large, "Request body too large", false);
+        co_await server::write_reply(conn, res);
+        co_return false;
+    }
     http::request_parser<http::string_body> body_parser{std::move(parser)};
     body_parser.body_limit(kMaxBody);
     if (!body_parser.is_done()) {
@@ -506,12 +526,9 @@ awaitable<bool> handle_gateway_api(server::ClientConnection& conn,
             co_await http::async_read(conn.stream, conn.buffer, body_parser, use_nothrow);
         if (ec) {
             const bool too_big = ec == http::error::body_limit;
-            StringResponse res = make_json_response(
+            StringResponse res = status_response(
                 too_big ? http::status::payload_too_large : http::status::bad_request,
-                Json{{"status", "error"},
-                     {"message", too_big ? "Request body too large" : "Request malformed"}}
-                    .dump(),
-                false);
+                too_big ? "Request body too large" : "Request malformed", false);
             co_await server::write_reply(conn, res);
             co_return false;
         }

@@ -275,6 +275,9 @@ awaitable<ForwardResult> forward(server::ClientConnection& client,
     res.keep_alive(keep_client);
     result.status = res.result_int();
 
+    if (plan.before_response != nullptr) {
+        co_await plan.before_response->run();
+    }
     http::serializer<false, http::buffer_body> rs{res};
     client.stream.expires_after(write_timeout);
     auto [hwec, hwn] = co_await http::async_write_header(client.stream, rs, use_nothrow);

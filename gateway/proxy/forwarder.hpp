@@ -15,12 +15,22 @@ struct ClientConnection;
 
 namespace portcullis::proxy {
 
+/// Work the pipeline wants done after the upstream answered but before the client sees the
+/// response (persisting a modified session, so that when the client has the answer Redis has
+/// the change). Runs at most once.
+class BeforeResponse {
+  public:
+    virtual ~BeforeResponse() = default;
+    virtual awaitable<void> run() = 0;
+};
+
 /// Everything the forward phase needs to know about where the request goes.
 struct ForwardPlan {
     const config::TargetUrl* target = nullptr; // must outlive the forward call
     std::string request_target;                // path?query sent upstream
     bool preserve_host_header = false;
-    std::int64_t max_request_body = 0; // 0 = unlimited
+    std::int64_t max_request_body = 0;         // 0 = unlimited
+    BeforeResponse* before_response = nullptr; // optional; must outlive the forward call
 };
 
 /// What happened while forwarding, for the access log and the connection loop.

@@ -105,6 +105,44 @@ struct SessionTtl {
     }
 };
 
+/// Saves the request's session once if a step changed it: only the changed fields, by
+/// compare-and-set, so concurrent changes by other requests or the Gateway API are kept.
+class SessionPersister final : public BeforeResponse {
+  public:
+    SessionPersister(server::Worker& worker,
+                     const config::ApiDefinition& api,
+                     std::shared_ptr<const GatewayState> state,
+                     session::StoredSession* stored)
+        : worker_(worker), api_(api), state_(std::move(state)), stored_(stored) {}
+
+    awaitable<void> run() override {
+        if (done_ || stored_ == nullptr || !stored_->session.modified()) {
+            co_return;
+        }
+        done_ = true;
+        std::vector<ApiLifetime> lifetimes;
+        lifetimes.push_back(ApiLifetime{api_.api_id, api_.session_lifetime,
+                                        api_.session_lifetime_respects_key_expiration});
+        // Named, not a temporary inside co_await (g++ 12 coroutine bug).
+        session::SessionStore::TtlFn ttl = SessionTtl{std::move(lifetimes), state_};
+        auto [ec, saved] = co_await worker_.sessions().save_patch(
+            stored_->storage_key, stored_->raw, stored_->session.changes(), ttl);
+        if (ec || saved != session::SaveResult::saved) {
+            spdlog::warn("session save-back for api {} failed: {}", api_.api_id,
+                         ec ? ec.message()
+                            : (saved == session::SaveResult::gone ? "key deleted meanwhile"
+                                                                  : "too many concurrent changes"));
+        }
+    }
+
+  private:
+    server::Worker& worker_;
+    const config::ApiDefinition& api_;
+    std::shared_ptr<const GatewayState> state_;
+    session::StoredSession* stored_;
+    bool done_ = false;
+};
+
 } // namespace
 
 awaitable<bool> handle_request(server::ClientConnection& conn,
@@ -202,30 +240,20 @@ awaitable<bool> handle_request(server::ClientConnection& conn,
         req.erase("X-Portcullis-Test-Meta");
     }
 
+    // persist: runs before the response is written (forward calls it) or after a failure
+    SessionPersister persister{conn.worker, api, state, stored ? &*stored : nullptr};
+
     // forward
     ForwardPlan plan;
     plan.target = &api.proxy.target;
     plan.request_target = upstream_request_target(api.proxy, match->prefix, path, query);
     plan.preserve_host_header = api.proxy.preserve_host_header;
     plan.max_request_body = cfg.http_server_options.max_request_body_size;
+    plan.before_response = &persister;
     const ForwardResult result = co_await forward(conn, parser, std::move(plan));
 
-    // persist: a session a step changed is saved once, whatever the outcome, without
-    // overwriting concurrent changes to other fields
-    if (stored && stored->session.modified()) {
-        std::vector<ApiLifetime> lifetimes{ApiLifetime{
-            api.api_id, api.session_lifetime, api.session_lifetime_respects_key_expiration}};
-        auto [sec, saved] = co_await conn.worker.sessions().save_patch(
-            stored->storage_key, stored->raw, stored->session.changes(),
-            SessionTtl{std::move(lifetimes), state});
-        if (sec || saved != session::SaveResult::saved) {
-            spdlog::warn("session save-back for api {} failed: {}", api.api_id,
-                         sec ? sec.message()
-                             : (saved == session::SaveResult::gone
-                                    ? "key deleted meanwhile"
-                                    : "too many concurrent changes"));
-        }
-    }
+    // persist (if forward could not run it before the response, e.g. on an upstream error)
+    co_await persister.run();
 
     // log
     log_access(conn, method, path, result.status, api.api_id, result.upstream_latency,

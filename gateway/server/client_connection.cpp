@@ -84,6 +84,7 @@ awaitable<void> serve_client(tcp::socket socket, Worker* worker) {
         // read: the header block, under the header (or keep-alive idle) deadline
         http::request_parser<http::empty_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
+        parser.body_limit(boost::none); // bodies are limited where they are read
         const bool idle = conn.requests > 0 && conn.buffer.size() == 0;
         conn.stream.expires_after(to_steady(idle ? opts.idle_timeout : opts.header_timeout));
         tracked.busy(false);
@@ -106,6 +107,8 @@ awaitable<void> serve_client(tcp::socket socket, Worker* worker) {
         }
         tracked.busy(true);
         ++conn.requests;
+        // The snapshot current when the request arrived (a reload may have happened while idle).
+        state = worker->state();
 
         // every later phase: see proxy::handle_request
         const bool keep_alive = co_await proxy::handle_request(conn, parser, state);

@@ -2,7 +2,11 @@
 
 #include "gateway/redis/lua_script.hpp"
 
+#include <boost/asio/this_coro.hpp>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
 
 namespace portcullis::session {
 
@@ -22,6 +26,15 @@ else
 end
 return 1
 )lua"};
+
+/// A short randomised pause before retrying a compare-and-set that lost.
+awaitable<void> contention_pause(int attempt) {
+    thread_local std::minstd_rand jitter{std::random_device{}()};
+    asio::steady_timer pause{co_await asio::this_coro::executor};
+    pause.expires_after(std::chrono::microseconds(
+        100 + jitter() % (200 * static_cast<unsigned>(std::min(attempt, 20)))));
+    co_await pause.async_wait(use_nothrow);
+}
 
 } // namespace
 
@@ -110,6 +123,11 @@ SessionStore::save_patch(std::string storage_key, std::string base, SessionPatch
         if (reply.type == redis::Reply::Type::array && !reply.elements.empty() &&
             reply.elements[0].is_string()) {
             base = std::move(reply.elements[0].str); // changed meanwhile: re-apply on it
+            if (attempt >= 2) {
+                // Under heavy contention on one key, back off a little (with jitter) so that a
+                // writer cannot be starved by a stream of newer ones.
+                co_await contention_pause(attempt);
+            }
             continue;
         }
         co_return std::pair{error_code{}, SaveResult::conflict};

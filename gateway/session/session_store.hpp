@@ -63,7 +63,7 @@ class SessionStore {
     /// Deletes keys; returns how many existed.
     awaitable<std::pair<error_code, std::int64_t>> remove(std::vector<std::string> keys);
 
-    static constexpr int kMaxSaveAttempts = 16;
+    static constexpr int kMaxSaveAttempts = 64;
 
   private:
     std::shared_ptr<redis::RedisClient> redis_;

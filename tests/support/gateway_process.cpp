@@ -142,7 +142,7 @@ GatewayFixture::GatewayFixture() : redis(std::make_unique<RedisServer>()) {
         {"secret", "test-secret"},
         {"app_path", (dir.path() / "apps").string()},
         {"storage", {{"type", "redis"}, {"host", "127.0.0.1"}, {"port", redis->port()}}},
-        {"portcullis", {{"workers", 2}, {"access_log", "info"}, {"log_level", "info"}}},
+        {"portcullis", {{"workers", 2}, {"access_log", "off"}, {"log_level", "info"}}},
     };
     std::filesystem::create_directories(dir.path() / "apps");
 }

@@ -1,0 +1,396 @@
+// Key authentication, the Gateway API and session save-back, end to end: the real portcullis
+// process, a real redis-server and a real upstream.
+#include "examples/echo_upstream/echo_server.hpp"
+#include "middleware/keys/key_hash.hpp"
+#include "tests/support/gateway_process.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/redis_server.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <future>
+#include <thread>
+
+using portcullis::examples::EchoServer;
+using portcullis::test::GatewayFixture;
+using portcullis::test::http_request;
+using portcullis::test::HttpClient;
+using Json = nlohmann::json;
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+namespace {
+
+constexpr const char* kSecret = "test-secret";
+
+Json keyed_api(const std::string& id, const std::string& listen_path, const EchoServer& echo) {
+    Json api = GatewayFixture::keyless_api(id, listen_path,
+                                           "http://127.0.0.1:" + std::to_string(echo.port()), true);
+    api["use_keyless"] = false;
+    api["use_standard_auth"] = true;
+    api["auth"] = {{"auth_header_name", "Authorization"}};
+    return api;
+}
+
+Json session_for(const std::vector<std::string>& apis, Json extra = Json::object()) {
+    Json rights = Json::object();
+    for (const auto& id : apis) {
+        rights[id] = {{"api_id", id}, {"api_name", id}, {"versions", {"Default"}}};
+    }
+    Json s = {{"org_id", "default"},
+              {"rate", 1000},
+              {"per", 1},
+              {"quota_max", -1},
+              {"expires", 0},
+              {"access_rights", rights},
+              {"meta_data", Json::object()}};
+    s.update(extra);
+    return s;
+}
+
+portcullis::test::HttpResponse admin(std::uint16_t port,
+                                     const std::string& method,
+                                     const std::string& target,
+                                     const std::string& body = {}) {
+    return http_request(port, method, target, {{"X-Tyk-Authorization", kSecret}}, body);
+}
+
+std::string create_key(std::uint16_t port, const Json& session) {
+    auto res = admin(port, "POST", "/tyk/keys/create", session.dump());
+    REQUIRE(res.status == 200);
+    return res.json()["key"].get<std::string>();
+}
+
+struct Env {
+    EchoServer echo;
+    GatewayFixture fx;
+    explicit Env(bool hash_keys = false) {
+        fx.conf["hash_keys"] = hash_keys;
+        fx.conf["hash_key_function"] = "murmur64";
+        fx.conf["portcullis"]["test_hooks"] = true;
+        fx.add_api(keyed_api("keyed", "/keyed/", echo));
+        fx.add_api(keyed_api("other", "/other/", echo));
+        fx.add_api(GatewayFixture::keyless_api(
+            "open", "/open/", "http://127.0.0.1:" + std::to_string(echo.port()), true));
+        fx.start();
+    }
+    std::uint16_t port() const { return fx.port(); }
+};
+
+} // namespace
+
+TEST_CASE("key authentication outcomes match Tyk's statuses and messages", "[integration][auth]") {
+    Env env{GENERATE(false, true)};
+    const auto port = env.port();
+    const std::string key = create_key(port, session_for({"keyed"}));
+
+    SECTION("a valid key reaches the upstream, with Bearer or without") {
+        CHECK(http_request(port, "GET", "/keyed/x", {{"Authorization", key}}).status == 200);
+        auto res = http_request(port, "GET", "/keyed/x", {{"Authorization", "Bearer " + key}});
+        CHECK(res.status == 200);
+        CHECK(res.json()["path"] == "/x");
+    }
+    SECTION("missing key: 401") {
+        auto res = http_request(port, "GET", "/keyed/x");
+        CHECK(res.status == 401);
+        CHECK(res.json()["error"] == "Authorization field missing");
+    }
+    SECTION("unknown key: 403") {
+        auto res = http_request(port, "GET", "/keyed/x", {{"Authorization", "nope-not-a-key"}});
+        CHECK(res.status == 403);
+        CHECK(res.json()["error"] == "Access to this API has been disallowed");
+    }
+    SECTION("too short a key: 403 without a lookup") {
+        CHECK(http_request(port, "GET", "/keyed/x", {{"Authorization", "ab"}}).status == 403);
+    }
+    SECTION("API not in access_rights: 403") {
+        auto res = http_request(port, "GET", "/other/x", {{"Authorization", key}});
+        CHECK(res.status == 403);
+        CHECK(res.json()["error"] == "Access to this API has been disallowed");
+    }
+    SECTION("expired key: 401") {
+        const std::string old = create_key(port, session_for({"keyed"}, {{"expires", 1000}}));
+        auto res = http_request(port, "GET", "/keyed/x", {{"Authorization", old}});
+        CHECK(res.status == 401);
+        CHECK(res.json()["error"] == "Key has expired, please renew");
+    }
+    SECTION("inactive key: 403") {
+        const std::string off = create_key(port, session_for({"keyed"}, {{"is_inactive", true}}));
+        auto res = http_request(port, "GET", "/keyed/x", {{"Authorization", off}});
+        CHECK(res.status == 403);
+        CHECK(res.json()["error"] == "Key is inactive, please renew");
+    }
+    SECTION("allowed_urls: regex and methods") {
+        Json s = session_for({"keyed"});
+        s["access_rights"]["keyed"]["allowed_urls"] = {
+            {{"url", "/keyed/users/[0-9]+"}, {"methods", {"GET"}}}};
+        const std::string limited = create_key(port, s);
+        CHECK(http_request(port, "GET", "/keyed/users/12", {{"Authorization", limited}}).status ==
+              200);
+        auto res = http_request(port, "POST", "/keyed/users/12", {{"Authorization", limited}}, "x");
+        CHECK(res.status == 403);
+        CHECK(res.json()["error"] == "Access to this resource has been disallowed");
+        CHECK(http_request(port, "GET", "/keyed/admin", {{"Authorization", limited}}).status ==
+              403);
+    }
+    SECTION("keyless APIs need no key") {
+        CHECK(http_request(port, "GET", "/open/x").status == 200);
+    }
+}
+
+TEST_CASE("keys can come from a query parameter or a cookie", "[integration][auth]") {
+    EchoServer echo;
+    GatewayFixture fx;
+    Json api = keyed_api("p", "/p/", echo);
+    api["auth"] = {{"auth_header_name", "X-Api-Key"},
+                   {"use_param", true},
+                   {"param_name", "api_key"},
+                   {"use_cookie", true},
+                   {"cookie_name", "session"}};
+    fx.add_api(api);
+    fx.start();
+    const std::string key = create_key(fx.port(), session_for({"p"}));
+    CHECK(http_request(fx.port(), "GET", "/p/x", {{"X-Api-Key", key}}).status == 200);
+    CHECK(http_request(fx.port(), "GET", "/p/x?api_key=" + key).status == 200);
+    CHECK(http_request(fx.port(), "GET", "/p/x", {{"Cookie", "a=b; session=" + key}}).status ==
+          200);
+    CHECK(http_request(fx.port(), "GET", "/p/x?api_key=wrong-key").status == 403);
+}
+
+TEST_CASE("the Gateway API manages keys as Tyk's does", "[integration][gateway_api]") {
+    const bool hashed = GENERATE(false, true);
+    Env env{hashed};
+    const auto port = env.port();
+    auto& redis = *env.fx.redis;
+
+    SECTION("wrong or missing secret: 403") {
+        auto res = http_request(port, "GET", "/tyk/keys", {{"X-Tyk-Authorization", "bad"}});
+        CHECK(res.status == 403);
+        CHECK(res.json()["message"] ==
+              "Attempted administrative access with invalid or missing key!");
+        CHECK(http_request(port, "GET", "/tyk/keys").status == 403);
+    }
+    SECTION("create, get, update, delete") {
+        auto created = admin(port, "POST", "/tyk/keys/create",
+                             session_for({"keyed"}, {{"meta_data", {{"user", "u1"}}}}).dump());
+        REQUIRE(created.status == 200);
+        const auto body = created.json();
+        CHECK(body["status"] == "ok");
+        CHECK(body["action"] == "added");
+        const std::string key = body["key"];
+        const std::string stored_as =
+            hashed ? "apikey-" + portcullis::keys::hash_key(key) : "apikey-" + key;
+        CHECK(body.contains("key_hash") == hashed);
+        const Json in_redis = Json::parse(redis.command({"GET", stored_as}));
+        CHECK(in_redis["meta_data"]["user"] == "u1");
+        CHECK(in_redis.contains("date_created"));
+        CHECK(in_redis.contains("last_updated"));
+
+        auto got = admin(port, "GET", "/tyk/keys/" + key);
+        REQUIRE(got.status == 200);
+        CHECK(got.json()["meta_data"]["user"] == "u1");
+
+        auto put =
+            admin(port, "PUT", "/tyk/keys/" + key,
+                  session_for({"keyed"}, {{"rate", 7}, {"meta_data", {{"user", "u2"}}}}).dump());
+        REQUIRE(put.status == 200);
+        CHECK(put.json()["action"] == "modified");
+        const Json after = Json::parse(redis.command({"GET", stored_as}));
+        CHECK(after["rate"] == 7);
+        CHECK(after["meta_data"]["user"] == "u2");
+        CHECK(after["date_created"] == in_redis["date_created"]);
+
+        auto del = admin(port, "DELETE", "/tyk/keys/" + key);
+        CHECK(del.status == 200);
+        CHECK(del.json()["action"] == "deleted");
+        CHECK(redis.command({"EXISTS", stored_as}) == "0");
+        CHECK(admin(port, "GET", "/tyk/keys/" + key).status == 404);
+        CHECK(admin(port, "DELETE", "/tyk/keys/" + key).json()["message"] ==
+              "There is no such key found");
+        CHECK(http_request(port, "GET", "/keyed/x", {{"Authorization", key}}).status == 403);
+    }
+    SECTION("a custom key id") {
+        auto res = admin(port, "POST", "/tyk/keys/my-custom-key", session_for({"keyed"}).dump());
+        REQUIRE(res.status == 200);
+        const std::string token = res.json()["key"];
+        CHECK(http_request(port, "GET", "/keyed/x", {{"Authorization", token}}).status == 200);
+        // The bare id authenticates too (Tyk's lookup order).
+        CHECK(http_request(port, "GET", "/keyed/x", {{"Authorization", "my-custom-key"}}).status ==
+              200);
+    }
+    SECTION("error paths write nothing") {
+        const std::string before = redis.command({"DBSIZE"});
+        CHECK(admin(port, "POST", "/tyk/keys/create", "{not json").status == 500);
+        CHECK(admin(port, "POST", "/tyk/keys", "[1,2]").status == 400);
+        auto no_rights = admin(port, "POST", "/tyk/keys/create", Json{{"rate", 1}}.dump());
+        CHECK(no_rights.status == 400);
+        CHECK(no_rights.json()["message"] ==
+              "Failed to create key, keys must have at least one Access Rights record set.");
+        CHECK(admin(port, "PUT", "/tyk/keys/does-not-exist", session_for({"keyed"}).dump())
+                  .json()["message"] == "Key is not found");
+        CHECK(admin(port, "PUT", "/tyk/keys/x", "{bad").status == 400);
+        CHECK(admin(port, "PATCH", "/tyk/keys/x", "{}").status == 405);
+        HttpClient huge{port};
+        CHECK(huge.raw("POST /tyk/keys/create HTTP/1.1\r\nHost: x\r\nX-Tyk-Authorization: " +
+                       std::string(kSecret) + "\r\nContent-Length: 3145728\r\n\r\n")
+                  .status == 413);
+        CHECK(redis.command({"DBSIZE"}) == before);
+    }
+    SECTION("listing keys") {
+        const std::string key = create_key(port, session_for({"keyed"}));
+        auto res = admin(port, "GET", "/tyk/keys");
+        if (hashed) {
+            CHECK(res.status == 404);
+        } else {
+            REQUIRE(res.status == 200);
+            const auto list = res.json()["keys"];
+            CHECK(std::find(list.begin(), list.end(), key) != list.end());
+        }
+    }
+    SECTION("by hash") {
+        const std::string key = create_key(port, session_for({"keyed"}));
+        auto res = admin(port, "GET", "/tyk/keys/" + portcullis::keys::hash_key(key) + "?hashed=1");
+        if (hashed) {
+            CHECK(res.status == 200);
+        } else {
+            CHECK(res.status == 400);
+            CHECK(res.json()["message"] == "Key requested by hash but key hashing is not enabled");
+        }
+    }
+}
+
+TEST_CASE("a key change made through PUT /tyk/keys is seen on the next request",
+          "[integration][gateway_api]") {
+    Env env;
+    const auto port = env.port();
+    const std::string key = create_key(port, session_for({"keyed"}));
+    HttpClient client{port};
+    CHECK(client.request("GET", "/keyed/x", {{"Authorization", key}}).status == 200);
+    REQUIRE(admin(port, "PUT", "/tyk/keys/" + key, Json{{"is_inactive", true}}.dump()).status ==
+            200);
+    CHECK(client.request("GET", "/keyed/x", {{"Authorization", key}}).status == 403);
+}
+
+TEST_CASE("the Gateway API manages API definitions and reloads them",
+          "[integration][gateway_api]") {
+    Env env;
+    const auto port = env.port();
+    HttpClient kept{port}; // reload must not drop this connection
+    REQUIRE(kept.get("/open/a").status == 200);
+
+    auto list = admin(port, "GET", "/tyk/apis");
+    REQUIRE(list.status == 200);
+    CHECK(list.json().size() == 3);
+    CHECK(admin(port, "GET", "/tyk/apis/keyed").json()["api_id"] == "keyed");
+    CHECK(admin(port, "GET", "/tyk/apis/missing").json()["message"] == "API not found");
+
+    Json fresh = GatewayFixture::keyless_api(
+        "fresh", "/fresh/", "http://127.0.0.1:" + std::to_string(env.echo.port()), true);
+    auto added = admin(port, "POST", "/tyk/apis", fresh.dump());
+    REQUIRE(added.status == 200);
+    CHECK(added.json()["action"] == "added");
+    CHECK(std::filesystem::exists(env.fx.dir.path() / "apps" / "fresh.json"));
+    CHECK(http_request(port, "GET", "/fresh/x").status == 404); // effective after reload
+
+    auto reload = admin(port, "GET", "/tyk/reload");
+    CHECK(reload.status == 200);
+    CHECK(reload.json()["status"] == "ok");
+    CHECK(http_request(port, "GET", "/fresh/x").status == 200);
+    CHECK(kept.get("/fresh/y").status == 200);
+
+    CHECK(admin(port, "DELETE", "/tyk/apis/fresh").json()["action"] == "deleted");
+    CHECK(admin(port, "GET", "/tyk/reload/group").status == 200);
+    CHECK(http_request(port, "GET", "/fresh/x").status == 404);
+
+    SECTION("ids that would escape app_path are refused") {
+        Json evil = fresh;
+        evil["api_id"] = "../evil";
+        CHECK(admin(port, "POST", "/tyk/apis", evil.dump()).status == 400);
+        CHECK_FALSE(std::filesystem::exists(env.fx.dir.path() / "evil.json"));
+        CHECK(admin(port, "POST", "/tyk/apis", "{oops").status == 400);
+        Json bad_target = fresh;
+        bad_target["proxy"]["target_url"] = "gopher://x";
+        CHECK(admin(port, "POST", "/tyk/apis", bad_target.dump()).status == 400);
+    }
+}
+
+TEST_CASE("concurrent save-backs and a Gateway API update never lose each other's changes",
+          "[integration][save_back]") {
+    Env env;
+    const auto port = env.port();
+    const std::string key =
+        create_key(port, session_for({"keyed"}, {{"meta_data", {{"seed", "1"}}}}));
+    constexpr int kClients = 8;
+    constexpr int kPerClient = 10;
+
+    std::vector<std::future<int>> clients;
+    for (int c = 0; c < kClients; ++c) {
+        clients.push_back(std::async(std::launch::async, [port, key, c] {
+            HttpClient client{port};
+            int ok = 0;
+            for (int i = 0; i < kPerClient; ++i) {
+                const std::string name = "k" + std::to_string(c) + "_" + std::to_string(i);
+                auto res = client.request(
+                    "GET", "/keyed/x",
+                    {{"Authorization", key}, {"X-Portcullis-Test-Meta", name + "=v"}});
+                ok += res.status == 200;
+            }
+            return ok;
+        }));
+    }
+    // Meanwhile the Gateway API changes another field, several times.
+    for (int i = 1; i <= 5; ++i) {
+        REQUIRE(admin(port, "PUT", "/tyk/keys/" + key, Json{{"rate", 100 + i}}.dump()).status ==
+                200);
+    }
+    int ok = 0;
+    for (auto& f : clients) {
+        ok += f.get();
+    }
+    REQUIRE(ok == kClients * kPerClient);
+
+    const Json stored = Json::parse(env.fx.redis->command({"GET", "apikey-" + key}));
+    CHECK(stored["rate"] == 105);
+    CHECK(stored["meta_data"]["seed"] == "1");
+    int present = 0;
+    for (int c = 0; c < kClients; ++c) {
+        for (int i = 0; i < kPerClient; ++i) {
+            present +=
+                stored["meta_data"].contains("k" + std::to_string(c) + "_" + std::to_string(i));
+        }
+    }
+    CHECK(present == kClients * kPerClient);
+    // The upstream never sees the test hook header.
+    auto res = http_request(port, "GET", "/keyed/x",
+                            {{"Authorization", key}, {"X-Portcullis-Test-Meta", "z=1"}});
+    CHECK_FALSE(res.json()["headers"].contains("X-Portcullis-Test-Meta"));
+}
+
+TEST_CASE("Redis killed and restarted while serving: fast 503s, then recovery",
+          "[integration][redis_outage]") {
+    Env env;
+    const auto port = env.port();
+    const std::string key = create_key(port, session_for({"keyed"}));
+    CHECK(http_request(port, "GET", "/keyed/x", {{"Authorization", key}}).status == 200);
+    // Persist the key across the restart the way an operator's Redis would.
+    env.fx.redis->command({"SAVE"});
+
+    env.fx.redis->stop();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const auto t0 = std::chrono::steady_clock::now();
+    auto down = http_request(port, "GET", "/keyed/x", {{"Authorization", key}});
+    CHECK(down.status == 503);
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(500));
+    CHECK(http_request(port, "GET", "/hello").json()["status"] == "fail");
+    CHECK(http_request(port, "GET", "/open/x").status == 200); // keyless keeps working
+
+    env.fx.redis->start();
+    bool recovered = false;
+    for (int i = 0; i < 60 && !recovered; ++i) {
+        recovered = http_request(port, "GET", "/keyed/x", {{"Authorization", key}}).status == 200;
+        if (!recovered) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    }
+    CHECK(recovered);
+    CHECK(http_request(port, "GET", "/hello").json()["status"] == "pass");
+}
