@@ -4,6 +4,7 @@
 #include "gateway/control_plane.hpp"
 #include "gateway/server/client_connection.hpp"
 #include "gateway/server/worker.hpp"
+#include "middleware/auth/auth_token.hpp"
 #include "middleware/core/error_reply.hpp"
 #include "middleware/core/session_ttl.hpp"
 #include "middleware/keys/key_hash.hpp"
@@ -97,19 +98,7 @@ bool safe_file_id(std::string_view id) {
 }
 
 std::string query_value(std::string_view query, std::string_view name) {
-    while (!query.empty()) {
-        const auto amp = query.find('&');
-        const auto part = query.substr(0, amp);
-        const auto eq = part.find('=');
-        if (part.substr(0, eq) == name) {
-            return eq == std::string_view::npos ? std::string{} : std::string(part.substr(eq + 1));
-        }
-        if (amp == std::string_view::npos) {
-            break;
-        }
-        query.remove_prefix(amp + 1);
-    }
-    return {};
+    return auth::query_param(query, name).value_or(std::string{});
 }
 
 std::vector<ApiLifetime> lifetimes(const GatewayState& state) {
