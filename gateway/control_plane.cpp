@@ -22,6 +22,13 @@ ControlPlane::load_state(std::shared_ptr<const config::GatewayConfig> config) {
                      api->use_keyless);
     }
     auto state = std::make_shared<GatewayState>();
+    for (const auto& api : report.apis) {
+        std::vector<config::ConfigError> errors;
+        state->transforms[api->api_id] = transform::compile_api_transforms(*api, *config, errors);
+        for (const auto& error : errors) {
+            spdlog::error("API {}: entry skipped: {}", api->api_id, error.to_string());
+        }
+    }
     state->router = std::make_shared<const proxy::ApiRouter>(
         std::move(report.apis), config->http_server_options.enable_strict_routes);
     state->config = std::move(config);

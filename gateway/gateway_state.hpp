@@ -2,8 +2,11 @@
 
 #include "config/gateway_config.hpp"
 #include "middleware/proxy/api_router.hpp"
+#include "middleware/transform/api_transforms.hpp"
 
 #include <memory>
+#include <string>
+#include <unordered_map>
 
 namespace portcullis {
 
@@ -13,6 +16,14 @@ namespace portcullis {
 struct GatewayState {
     std::shared_ptr<const config::GatewayConfig> config;
     std::shared_ptr<const proxy::ApiRouter> router;
+    /// Compiled request/response steps per api_id.
+    std::unordered_map<std::string, std::shared_ptr<const transform::ApiTransforms>> transforms;
+
+    const transform::ApiTransforms& transforms_for(const std::string& api_id) const {
+        static const transform::ApiTransforms kNone;
+        auto it = transforms.find(api_id);
+        return it == transforms.end() ? kNone : *it->second;
+    }
 };
 
 } // namespace portcullis

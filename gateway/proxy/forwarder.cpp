@@ -276,7 +276,7 @@ awaitable<ForwardResult> forward(server::ClientConnection& client,
     result.status = res.result_int();
 
     if (plan.before_response != nullptr) {
-        co_await plan.before_response->run();
+        co_await plan.before_response->run(&res);
     }
     http::serializer<false, http::buffer_body> rs{res};
     client.stream.expires_after(write_timeout);

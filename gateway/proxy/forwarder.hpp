@@ -16,12 +16,13 @@ struct ClientConnection;
 namespace portcullis::proxy {
 
 /// Work the pipeline wants done after the upstream answered but before the client sees the
-/// response (persisting a modified session, so that when the client has the answer Redis has
-/// the change). Runs at most once.
+/// response: response header transforms, then persisting a modified session (so that when the
+/// client has the answer Redis has the change). `response_headers` is null when there is no
+/// upstream response (an error reply). Runs at most once.
 class BeforeResponse {
   public:
     virtual ~BeforeResponse() = default;
-    virtual awaitable<void> run() = 0;
+    virtual awaitable<void> run(Fields* response_headers) = 0;
 };
 
 /// Everything the forward phase needs to know about where the request goes.

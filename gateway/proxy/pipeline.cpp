@@ -9,6 +9,8 @@
 #include "middleware/core/error_reply.hpp"
 #include "middleware/core/session_ttl.hpp"
 #include "middleware/keys/token.hpp"
+#include "middleware/transform/api_transforms.hpp"
+#include "middleware/transform/context_vars.hpp"
 #include "middleware/proxy/upstream_target.hpp"
 
 #include <nlohmann/json.hpp>
@@ -105,21 +107,42 @@ struct SessionTtl {
     }
 };
 
-/// Saves the request's session once if a step changed it: only the changed fields, by
-/// compare-and-set, so concurrent changes by other requests or the Gateway API are kept.
-class SessionPersister final : public BeforeResponse {
+/// The response steps that run after the upstream answered and before the client sees the
+/// response (or after a failure, without headers): response header transforms, then saving the
+/// session once if a step changed it — only the changed fields, by compare-and-set, so
+/// concurrent changes by other requests or the Gateway API are kept.
+class ResponseSteps final : public BeforeResponse {
   public:
-    SessionPersister(server::Worker& worker,
-                     const config::ApiDefinition& api,
-                     std::shared_ptr<const GatewayState> state,
-                     session::StoredSession* stored)
+    ResponseSteps(server::Worker& worker,
+                  const config::ApiDefinition& api,
+                  std::shared_ptr<const GatewayState> state,
+                  session::StoredSession* stored)
         : worker_(worker), api_(api), state_(std::move(state)), stored_(stored) {}
 
-    awaitable<void> run() override {
-        if (done_ || stored_ == nullptr || !stored_->session.modified()) {
+    /// Where response header transforms apply (the pre-rewrite path, as Tyk).
+    void set_transforms(const transform::ApiTransforms* transforms,
+                        std::string method,
+                        transform::MatchSubject subject,
+                        const nlohmann::json* context) {
+        transforms_ = transforms;
+        method_ = std::move(method);
+        subject_ = subject;
+        context_ = context;
+    }
+
+    awaitable<void> run(Fields* response_headers) override {
+        if (done_) {
             co_return;
         }
         done_ = true;
+        const nlohmann::json* meta = stored_ ? &stored_->session.meta_data() : nullptr;
+        if (response_headers != nullptr && transforms_ != nullptr) {
+            transform::apply_response_headers(*response_headers, transforms_->headers, method_,
+                                              subject_, meta, context_);
+        }
+        if (stored_ == nullptr || !stored_->session.modified()) {
+            co_return;
+        }
         std::vector<ApiLifetime> lifetimes;
         lifetimes.push_back(ApiLifetime{api_.api_id, api_.session_lifetime,
                                         api_.session_lifetime_respects_key_expiration});
@@ -140,8 +163,39 @@ class SessionPersister final : public BeforeResponse {
     const config::ApiDefinition& api_;
     std::shared_ptr<const GatewayState> state_;
     session::StoredSession* stored_;
+    const transform::ApiTransforms* transforms_ = nullptr;
+    std::string method_;
+    transform::MatchSubject subject_;
+    const nlohmann::json* context_ = nullptr;
     bool done_ = false;
 };
+
+/// Removes the loop control parameters (`method`, `loop_limit`, `check_limits`) from a query.
+std::string strip_loop_params(std::string_view query, std::string& method, int& loop_limit) {
+    std::string out;
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const auto part = query.substr(0, amp);
+        const auto eq = part.find('=');
+        const auto name = part.substr(0, eq);
+        const auto value = eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
+        if (name == "method") {
+            method = std::string(value);
+        } else if (name == "loop_limit") {
+            loop_limit = std::atoi(std::string(value).c_str());
+        } else if (name != "check_limits") {
+            if (!out.empty()) {
+                out.push_back('&');
+            }
+            out.append(part);
+        }
+        if (amp == std::string_view::npos) {
+            break;
+        }
+        query.remove_prefix(amp + 1);
+    }
+    return out;
+}
 
 } // namespace
 
@@ -189,9 +243,11 @@ awaitable<bool> handle_request(server::ClientConnection& conn,
 
     // authenticate: the key's session from Redis, then expiry, access rights, allowed_urls
     std::optional<session::StoredSession> stored;
+    std::string presented_key;
     if (!api.use_keyless) {
         Verdict verdict;
         const std::string key = auth::extract_api_key(req, query, api.auth);
+        presented_key = key;
         if (key.empty()) {
             verdict = Rejection{
                 http::status::unauthorized,
@@ -240,20 +296,151 @@ awaitable<bool> handle_request(server::ClientConnection& conn,
         req.erase("X-Portcullis-Test-Meta");
     }
 
-    // persist: runs before the response is written (forward calls it) or after a failure
-    SessionPersister persister{conn.worker, api, state, stored ? &*stored : nullptr};
+    // context variables (computed from the request as it arrived, plus the key)
+    nlohmann::json context;
+    const nlohmann::json* meta = stored ? &stored->session.meta_data() : nullptr;
+    if (api.enable_context_vars) {
+        transform::RequestFacts facts;
+        facts.method = req.method_string();
+        facts.path = path;
+        facts.query = query;
+        facts.headers = &req;
+        facts.peer_ip = conn.peer_ip;
+        context = transform::build_context_vars(facts, cfg.http_server_options.xff_depth);
+        if (!presented_key.empty()) {
+            context["token"] = presented_key;
+        }
+    } else {
+        context = nlohmann::json::object(); // still receives URL rewrite trigger-* values
+    }
+
+    // header transforms, then URL rewrite (internal loops re-enter here for the target API)
+    ResponseSteps response_steps{conn.worker, api, state, stored ? &*stored : nullptr};
+    const config::ApiDefinition* current = &api;
+    std::string current_prefix{match->prefix};
+    std::string current_path{path};
+    std::string current_query{query};
+    std::string subject_storage;
+    std::optional<config::TargetUrl> rewritten_target;
+    std::string request_target;
+    int loop_limit = 5;
+    for (int loops = 0;; ++loops) {
+        const auto& transforms = state->transforms_for(current->api_id);
+        const auto subject =
+            transform::match_subject(current_path, current_prefix, transforms, subject_storage);
+        const std::string method_name{req.method_string()};
+        if (loops == 0) {
+            response_steps.set_transforms(&transforms, method_name, subject, &context);
+        }
+        transform::apply_request_headers(req, transforms.headers, method_name, subject, meta,
+                                         api.enable_context_vars ? &context : nullptr);
+
+        request_target =
+            upstream_request_target(current->proxy, current_prefix, current_path, current_query);
+        const auto* rule = transform::find_endpoint(transforms.url_rewrites, method_name, subject);
+        if (rule == nullptr) {
+            break;
+        }
+        transform::RewriteInput input;
+        input.escaped_path_with_listen_path = current_path;
+        input.query = current_query;
+        input.headers = &req;
+        input.meta = meta;
+        input.context = &context;
+        auto rewrite = transform::apply_url_rewrite(rule->spec, input);
+        if (!rewrite.error.empty()) {
+            auto res = make_error_response(http::status::internal_server_error, rewrite.error,
+                                           keep_alive, cfg.hide_generator_header);
+            const bool keep = co_await server::write_reply(conn, res);
+            log_access(conn, method, path, 500, api.api_id, {}, Clock::now() - started,
+                       "url_rewrite");
+            co_return keep;
+        }
+        if (!rewrite.rewritten) {
+            break;
+        }
+        const auto url = transform::classify_rewrite_target(rewrite.target);
+        if (!url.valid) {
+            spdlog::warn("api {}: URL rewrite produced an unusable URL; original kept",
+                         current->api_id);
+            break;
+        }
+        const auto [new_path, new_query] = split_target(url.path_and_query);
+        if (url.loop) {
+            // tyk://self/... or tyk://<api>/...: process again as the target API
+            std::string loop_method;
+            std::string stripped = strip_loop_params(new_query, loop_method, loop_limit);
+            if (loops + 1 > loop_limit) {
+                auto res = make_error_response(
+                    http::status::internal_server_error,
+                    "Loop level too deep. Found more than " + std::to_string(loop_limit) +
+                        " loops in single request",
+                    keep_alive, cfg.hide_generator_header);
+                const bool keep = co_await server::write_reply(conn, res);
+                log_access(conn, method, path, 500, api.api_id, {}, Clock::now() - started,
+                           "loop_limit");
+                co_return keep;
+            }
+            const config::ApiDefinition* next = nullptr;
+            if (url.loop_target == "self") {
+                next = current;
+            } else {
+                for (const auto& candidate : state->router->apis()) {
+                    if (transform::loop_target_matches(url.loop_target, candidate->api_id,
+                                                       candidate->name)) {
+                        next = candidate.get();
+                        break;
+                    }
+                }
+            }
+            if (next == nullptr) {
+                auto res = make_error_response(http::status::internal_server_error,
+                                               "Can't detect loop target", keep_alive,
+                                               cfg.hide_generator_header);
+                const bool keep = co_await server::write_reply(conn, res);
+                log_access(conn, method, path, 500, api.api_id, {}, Clock::now() - started,
+                           "loop_target");
+                co_return keep;
+            }
+            if (!loop_method.empty()) {
+                req.method_string(loop_method);
+            }
+            current = next;
+            current_prefix = next->proxy.listen_path;
+            // The loop path is relative to the target API's listen path.
+            current_path = join_upstream_path(next->proxy.listen_path, new_path, false);
+            current_query = std::move(stripped);
+            continue;
+        }
+        if (url.absolute) {
+            std::string error;
+            rewritten_target =
+                config::parse_target_url(url.scheme + "://" + url.host_port, error);
+            if (!rewritten_target) {
+                spdlog::warn("api {}: URL rewrite target rejected: {}", current->api_id, error);
+                break;
+            }
+            request_target = url.path_and_query;
+        } else {
+            // Relative: joined under the target URL's path; the listen path is stripped only
+            // when the result starts with it and strip_listen_path is set.
+            request_target =
+                upstream_request_target(current->proxy, current_prefix, new_path, new_query);
+        }
+        break;
+    }
 
     // forward
     ForwardPlan plan;
-    plan.target = &api.proxy.target;
-    plan.request_target = upstream_request_target(api.proxy, match->prefix, path, query);
-    plan.preserve_host_header = api.proxy.preserve_host_header;
+    plan.target = rewritten_target ? &*rewritten_target : &current->proxy.target;
+    plan.request_target = std::move(request_target);
+    plan.preserve_host_header = !rewritten_target && current->proxy.preserve_host_header;
     plan.max_request_body = cfg.http_server_options.max_request_body_size;
-    plan.before_response = &persister;
+    plan.before_response = &response_steps;
     const ForwardResult result = co_await forward(conn, parser, std::move(plan));
 
-    // persist (if forward could not run it before the response, e.g. on an upstream error)
-    co_await persister.run();
+    // response steps (if forward could not run them before the response, e.g. an upstream error)
+    co_await response_steps.run(nullptr);
 
     // log
     log_access(conn, method, path, result.status, api.api_id, result.upstream_latency,

@@ -1,0 +1,36 @@
+#pragma once
+
+#include "middleware/core/http.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace portcullis::transform {
+
+/// What the context variables are computed from: the incoming request before any change.
+struct RequestFacts {
+    std::string_view method;
+    std::string_view path;  // escaped path including the listen path
+    std::string_view query; // without '?'
+    const Fields* headers = nullptr;
+    std::string_view body;  // only when buffered and form-urlencoded; else empty
+    std::string_view peer_ip;
+};
+
+/// Tyk's context variables (`enable_context_vars`, reference section 6) as a JSON object:
+/// `request_data` (query + urlencoded form, name -> array of values), `request_data_<k>` (first
+/// value, '-' -> '_'), `headers` (canonical name -> array), `headers_<Canonical_Name>` (first
+/// value, '-' -> '_'), `cookies_<name>` ('-' -> '_'), `path_parts` (split on '/', first element
+/// ""), `path`, `remote_addr` (X-Real-IP, else the X-Forwarded-For entry at `xff_depth` counted
+/// from the right, 0 = leftmost, else the peer), `request_id` (UUIDv4 with dashes).
+nlohmann::json build_context_vars(const RequestFacts& request, int xff_depth);
+
+/// Go's textproto.CanonicalMIMEHeaderKey ("x-api-key" -> "X-Api-Key").
+std::string canonical_header_key(std::string_view name);
+
+/// A random UUIDv4 with dashes (CSPRNG).
+std::string new_request_id();
+
+} // namespace portcullis::transform
