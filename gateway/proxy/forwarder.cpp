@@ -18,7 +18,6 @@ namespace portcullis::proxy {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using RequestParser = http::request_parser<http::buffer_body>;
 using ResponseParser = http::response_parser<http::buffer_body>;
 
 constexpr std::uint32_t kUpstreamHeaderLimit = 256 * 1024;
@@ -67,11 +66,83 @@ awaitable<ForwardResult> reply_error(server::ClientConnection& client,
     co_return result;
 }
 
+/// What the client is told when reading its body failed (nothing when it is gone).
+awaitable<ForwardResult> body_read_failed(server::ClientConnection& client, error_code ec) {
+    if (ec == http::error::body_limit) {
+        co_return co_await reply_error(client, http::status::payload_too_large,
+                                       "Request is too large", false, "body_too_large");
+    }
+    if (is_timeout(ec)) {
+        co_return co_await reply_error(client, http::status::request_timeout,
+                                       "Request body read timeout", false, "client_body_timeout");
+    }
+    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::connection_reset) {
+        ForwardResult result;
+        result.error = "client_gone";
+        co_return result;
+    }
+    co_return co_await reply_error(client, http::status::bad_request, "Bad Request", false,
+                                   "client_body");
+}
+
+bool wants_continue(const RequestParser& rp) {
+    const auto& req = rp.get();
+    return !rp.is_done() && req.version() >= 11 &&
+           beast::iequals(req[http::field::expect], "100-continue");
+}
+
+/// Sends "100 Continue"; false when the client is gone.
+awaitable<bool> send_continue(server::ClientConnection& client,
+                              std::chrono::steady_clock::duration write_timeout) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    client.stream.expires_after(write_timeout);
+    auto [ec, n] = co_await asio::async_write(
+        client.stream, asio::buffer(kContinue.data(), kContinue.size()), use_nothrow);
+    co_return !ec;
+}
+
 } // namespace
 
-awaitable<ForwardResult> forward(server::ClientConnection& client,
-                                 http::request_parser<http::empty_body>& header_parser,
-                                 ForwardPlan plan) {
+awaitable<std::optional<ForwardResult>> read_request_body(server::ClientConnection& client,
+                                                          RequestParser& rp,
+                                                          std::size_t limit,
+                                                          std::string& body) {
+    const auto& cfg = *client.worker.state()->config;
+    const auto read_timeout = to_steady(cfg.http_server_options.read_timeout);
+    if (const auto length = rp.content_length(); length && *length > limit) {
+        co_return co_await reply_error(client, http::status::payload_too_large,
+                                       "Request is too large", false, "body_too_large");
+    }
+    if (wants_continue(rp)) {
+        if (!co_await send_continue(client, to_steady(cfg.http_server_options.write_timeout))) {
+            ForwardResult gone;
+            gone.error = "client_gone";
+            co_return gone;
+        }
+    }
+    rp.body_limit(limit);
+    rp.get().erase(http::field::expect);
+    char* const relay = client.relay_buffer();
+    constexpr std::size_t kRelaySize = server::ClientConnection::kRelayBufferSize;
+    while (!rp.is_done()) {
+        rp.get().body().data = relay;
+        rp.get().body().size = kRelaySize;
+        client.stream.expires_after(read_timeout);
+        auto [ec, n] = co_await http::async_read(client.stream, client.buffer, rp, use_nothrow);
+        if (ec == http::error::need_buffer) {
+            ec = {};
+        }
+        if (ec) {
+            co_return co_await body_read_failed(client, ec);
+        }
+        body.append(relay, kRelaySize - rp.get().body().size);
+    }
+    co_return std::nullopt;
+}
+
+awaitable<ForwardResult>
+forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     const std::shared_ptr<const GatewayState> state = client.worker.state();
     const auto& cfg = *state->config;
     const auto write_timeout = to_steady(cfg.http_server_options.write_timeout);
@@ -79,17 +150,21 @@ awaitable<ForwardResult> forward(server::ClientConnection& client,
     const auto upstream_timeout = to_steady(cfg.proxy_default_timeout);
     ForwardResult result;
 
-    RequestParser rp{std::move(header_parser)};
     auto& req = rp.get();
     const bool client_keep_alive = req.keep_alive() && req.version() >= 11;
-    const bool has_body = !rp.is_done();
+    const bool buffered = plan.buffered_body != nullptr;
+    const bool has_body = !rp.is_done(); // still to be streamed from the client
     const bool chunked_body = rp.chunked();
     const auto content_length = rp.content_length();
     const bool is_head = req.method() == http::verb::head;
-    const bool expect_continue =
-        has_body && req.version() >= 11 && beast::iequals(req[http::field::expect], "100-continue");
+    const bool expect_continue = wants_continue(rp);
 
-    if (plan.max_request_body > 0) {
+    if (buffered) {
+        // Sent whole with its length (also when a step emptied it, if the client sent one).
+        if (!plan.buffered_body->empty() || req.has_content_length() || req.chunked()) {
+            req.content_length(plan.buffered_body->size());
+        }
+    } else if (plan.max_request_body > 0) {
         const auto limit = static_cast<std::uint64_t>(plan.max_request_body);
         if (content_length && *content_length > limit) {
             co_return co_await reply_error(client, http::status::payload_too_large,
@@ -109,7 +184,7 @@ awaitable<ForwardResult> forward(server::ClientConnection& client,
     if (!plan.preserve_host_header || req[http::field::host].empty()) {
         req.set(http::field::host, plan.target->host_header);
     }
-    if (has_body) {
+    if (has_body && !buffered) {
         if (chunked_body) {
             req.chunked(true);
         } else if (content_length) {
@@ -152,17 +227,27 @@ awaitable<ForwardResult> forward(server::ClientConnection& client,
                                            !has_body, "upstream_write");
         }
 
+        // send the buffered body
+        if (buffered && !plan.buffered_body->empty()) {
+            up->stream.expires_after(write_timeout);
+            auto [bwec, bwn] = co_await asio::async_write(
+                up->stream, asio::buffer(*plan.buffered_body), use_nothrow);
+            if (bwec) {
+                if (retryable && up->reused && attempt == 0) {
+                    continue;
+                }
+                spdlog::warn("upstream {} failed while receiving the body: {}",
+                             plan.target->authority(), bwec.message());
+                co_return co_await reply_error(client, http::status::bad_gateway, kProxyError, true,
+                                               "upstream_write");
+            }
+        }
+
         // stream the body from the client
         if (has_body) {
-            if (expect_continue) {
-                static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-                client.stream.expires_after(write_timeout);
-                auto [cec, cn] = co_await asio::async_write(
-                    client.stream, asio::buffer(kContinue.data(), kContinue.size()), use_nothrow);
-                if (cec) {
-                    result.error = "client_gone";
-                    co_return result;
-                }
+            if (expect_continue && !co_await send_continue(client, write_timeout)) {
+                result.error = "client_gone";
+                co_return result;
             }
             do {
                 if (!rp.is_done()) {
@@ -174,24 +259,8 @@ awaitable<ForwardResult> forward(server::ClientConnection& client,
                     if (rec == http::error::need_buffer) {
                         rec = {};
                     }
-                    if (rec == http::error::body_limit) {
-                        co_return co_await reply_error(client, http::status::payload_too_large,
-                                                       "Request is too large", false,
-                                                       "body_too_large");
-                    }
                     if (rec) {
-                        if (is_timeout(rec)) {
-                            co_return co_await reply_error(client, http::status::request_timeout,
-                                                           "Request body read timeout", false,
-                                                           "client_body_timeout");
-                        }
-                        if (rec == http::error::end_of_stream || rec == asio::error::eof ||
-                            rec == asio::error::connection_reset) {
-                            result.error = "client_gone";
-                            co_return result;
-                        }
-                        co_return co_await reply_error(client, http::status::bad_request,
-                                                       "Bad Request", false, "client_body");
+                        co_return co_await body_read_failed(client, rec);
                     }
                     rp.get().body().size = kRelaySize - rp.get().body().size;
                     rp.get().body().data = relay;

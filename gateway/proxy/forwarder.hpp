@@ -4,9 +4,11 @@
 #include "gateway/common/asio.hpp"
 #include "middleware/core/http.hpp"
 
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 namespace portcullis::server {
@@ -14,6 +16,10 @@ struct ClientConnection;
 }
 
 namespace portcullis::proxy {
+
+/// The proxied request once its header was taken over from the connection's header parser; its
+/// body is read later, either streamed by forward() or whole by read_request_body().
+using RequestParser = http::request_parser<http::buffer_body>;
 
 /// Work the pipeline wants done after the upstream answered but before the client sees the
 /// response: response header transforms, then persisting a modified session (so that when the
@@ -32,6 +38,9 @@ struct ForwardPlan {
     bool preserve_host_header = false;
     std::int64_t max_request_body = 0;         // 0 = unlimited
     BeforeResponse* before_response = nullptr; // optional; must outlive the forward call
+    /// When set, the body was read whole by read_request_body() (and may have been changed):
+    /// it is sent with a Content-Length instead of being streamed from the client.
+    const std::string* buffered_body = nullptr;
 };
 
 /// What happened while forwarding, for the access log and the connection loop.
@@ -42,15 +51,23 @@ struct ForwardResult {
     const char* error = nullptr; // short reason when the gateway answered or aborted
 };
 
-/// The forward phase: sends the request (header as given in `parser`, body streamed from the
-/// client) to the upstream over a pooled keep-alive connection, then streams the upstream's
-/// response back. Neither body is held whole in memory. Hop-by-hop headers are dropped,
-/// X-Forwarded-For is appended and Host follows `preserve_host_header`. Connect failures and
-/// resets answer 502, a missing response within `proxy_default_timeout` answers 504, both with
-/// Tyk's JSON error body. An idempotent request without a body is retried once on a fresh
+/// Reads the whole request body of `rp` into `body`, at most `limit` bytes (413 beyond). Sends
+/// "100 Continue" first when the client asked for it. On failure the client has been answered
+/// (413 too large, 408 read timeout, 400 malformed) or is gone, and the result says so;
+/// on success the result is empty.
+awaitable<std::optional<ForwardResult>> read_request_body(server::ClientConnection& client,
+                                                          RequestParser& rp,
+                                                          std::size_t limit,
+                                                          std::string& body);
+
+/// The forward phase: sends the request (header as given in `rp`, body streamed from the
+/// client or `plan.buffered_body`) to the upstream over a pooled keep-alive connection, then
+/// streams the upstream's response back. Neither body is held whole in memory. Hop-by-hop headers
+/// are dropped, X-Forwarded-For is appended and Host follows `preserve_host_header`. Connect
+/// failures and resets answer 502, a missing response within `proxy_default_timeout` answers 504,
+/// both with Tyk's JSON error body. An idempotent request without a body is retried once on a fresh
 /// connection when a pooled connection turns out to be closed.
-awaitable<ForwardResult> forward(server::ClientConnection& client,
-                                 http::request_parser<http::empty_body>& parser,
-                                 ForwardPlan plan);
+awaitable<ForwardResult>
+forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan);
 
 } // namespace portcullis::proxy

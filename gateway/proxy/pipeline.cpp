@@ -9,9 +9,9 @@
 #include "middleware/core/error_reply.hpp"
 #include "middleware/core/session_ttl.hpp"
 #include "middleware/keys/token.hpp"
+#include "middleware/proxy/upstream_target.hpp"
 #include "middleware/transform/api_transforms.hpp"
 #include "middleware/transform/context_vars.hpp"
-#include "middleware/proxy/upstream_target.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -197,7 +197,27 @@ std::string strip_loop_params(std::string_view query, std::string& method, int& 
     return out;
 }
 
+bool needs_payload(const transform::UrlRewriteRule& rule) {
+    for (const auto& trigger : rule.triggers) {
+        if (trigger.payload) {
+            return true;
+        }
+    }
+    return false;
+}
+
 } // namespace
+
+/// The proxy path of a request routed to `api`: auth, transforms, forward, respond.
+awaitable<bool> proxy_request(server::ClientConnection& conn,
+                              RequestParser& rp,
+                              std::shared_ptr<const GatewayState> state,
+                              const config::ApiDefinition& api,
+                              std::string_view listen_prefix,
+                              std::string_view path,
+                              std::string_view query,
+                              Clock::time_point started,
+                              bool keep_alive);
 
 awaitable<bool> handle_request(server::ClientConnection& conn,
                                http::request_parser<http::empty_body>& parser,
@@ -239,7 +259,32 @@ awaitable<bool> handle_request(server::ClientConnection& conn,
         log_access(conn, method, path, 404, {}, {}, Clock::now() - started, "no_route");
         co_return keep;
     }
-    const config::ApiDefinition& api = *match->api;
+    RequestParser rp{std::move(parser)};
+    co_return co_await proxy_request(conn, rp, state, *match->api, match->prefix, path, query,
+                                     started, keep_alive);
+}
+
+awaitable<bool> proxy_request(server::ClientConnection& conn,
+                              RequestParser& rp,
+                              std::shared_ptr<const GatewayState> state,
+                              const config::ApiDefinition& api,
+                              std::string_view listen_prefix,
+                              std::string_view path,
+                              std::string_view query,
+                              Clock::time_point started,
+                              bool keep_alive) {
+    const auto& cfg = *state->config;
+    auto& req = rp.get();
+    const http::verb method = req.method();
+    // Bodies a step needs whole (form context variables, payload triggers) are read once into
+    // `body` and then sent from there.
+    std::string body;
+    bool body_buffered = false;
+    std::size_t body_limit = cfg.portcullis.max_buffered_body_bytes;
+    if (cfg.http_server_options.max_request_body_size > 0) {
+        body_limit = std::min(
+            body_limit, static_cast<std::size_t>(cfg.http_server_options.max_request_body_size));
+    }
 
     // authenticate: the key's session from Redis, then expiry, access rights, allowed_urls
     std::optional<session::StoredSession> stored;
@@ -300,7 +345,17 @@ awaitable<bool> handle_request(server::ClientConnection& conn,
     nlohmann::json context;
     const nlohmann::json* meta = stored ? &stored->session.meta_data() : nullptr;
     if (api.enable_context_vars) {
+        if (!rp.is_done() && transform::reads_form_body(req.method_string(), &req)) {
+            auto failed = co_await read_request_body(conn, rp, body_limit, body);
+            if (failed) {
+                log_access(conn, method, path, failed->status, api.api_id, {},
+                           Clock::now() - started, failed->error);
+                co_return failed->keep_client;
+            }
+            body_buffered = true;
+        }
         transform::RequestFacts facts;
+        facts.body = body;
         facts.method = req.method_string();
         facts.path = path;
         facts.query = query;
@@ -317,7 +372,7 @@ awaitable<bool> handle_request(server::ClientConnection& conn,
     // header transforms, then URL rewrite (internal loops re-enter here for the target API)
     ResponseSteps response_steps{conn.worker, api, state, stored ? &*stored : nullptr};
     const config::ApiDefinition* current = &api;
-    std::string current_prefix{match->prefix};
+    std::string current_prefix{listen_prefix};
     std::string current_path{path};
     std::string current_query{query};
     std::string subject_storage;
@@ -341,8 +396,18 @@ awaitable<bool> handle_request(server::ClientConnection& conn,
         if (rule == nullptr) {
             break;
         }
+        if (!body_buffered && !rp.is_done() && needs_payload(rule->spec)) {
+            auto failed = co_await read_request_body(conn, rp, body_limit, body);
+            if (failed) {
+                log_access(conn, method, path, failed->status, api.api_id, {},
+                           Clock::now() - started, failed->error);
+                co_return failed->keep_client;
+            }
+            body_buffered = true;
+        }
         transform::RewriteInput input;
         input.escaped_path_with_listen_path = current_path;
+        input.body = body;
         input.query = current_query;
         input.headers = &req;
         input.meta = meta;
@@ -371,11 +436,11 @@ awaitable<bool> handle_request(server::ClientConnection& conn,
             std::string loop_method;
             std::string stripped = strip_loop_params(new_query, loop_method, loop_limit);
             if (loops + 1 > loop_limit) {
-                auto res = make_error_response(
-                    http::status::internal_server_error,
-                    "Loop level too deep. Found more than " + std::to_string(loop_limit) +
-                        " loops in single request",
-                    keep_alive, cfg.hide_generator_header);
+                auto res =
+                    make_error_response(http::status::internal_server_error,
+                                        "Loop level too deep. Found more than " +
+                                            std::to_string(loop_limit) + " loops in single request",
+                                        keep_alive, cfg.hide_generator_header);
                 const bool keep = co_await server::write_reply(conn, res);
                 log_access(conn, method, path, 500, api.api_id, {}, Clock::now() - started,
                            "loop_limit");
@@ -414,8 +479,7 @@ awaitable<bool> handle_request(server::ClientConnection& conn,
         }
         if (url.absolute) {
             std::string error;
-            rewritten_target =
-                config::parse_target_url(url.scheme + "://" + url.host_port, error);
+            rewritten_target = config::parse_target_url(url.scheme + "://" + url.host_port, error);
             if (!rewritten_target) {
                 spdlog::warn("api {}: URL rewrite target rejected: {}", current->api_id, error);
                 break;
@@ -437,7 +501,8 @@ awaitable<bool> handle_request(server::ClientConnection& conn,
     plan.preserve_host_header = !rewritten_target && current->proxy.preserve_host_header;
     plan.max_request_body = cfg.http_server_options.max_request_body_size;
     plan.before_response = &response_steps;
-    const ForwardResult result = co_await forward(conn, parser, std::move(plan));
+    plan.buffered_body = body_buffered ? &body : nullptr;
+    const ForwardResult result = co_await forward(conn, rp, std::move(plan));
 
     // response steps (if forward could not run them before the response, e.g. an upstream error)
     co_await response_steps.run(nullptr);

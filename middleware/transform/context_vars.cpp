@@ -397,15 +397,18 @@ std::string new_request_id() {
     return out;
 }
 
+bool reads_form_body(std::string_view method, const Fields* headers) {
+    const bool body_method = method == "POST" || method == "PUT" || method == "PATCH";
+    return body_method && is_form_urlencoded(first_header(headers, "Content-Type"));
+}
+
 json build_context_vars(const RequestFacts& request, int xff_depth) {
     // r.Form: urlencoded body values first (POST, PUT and PATCH only, as net/http), then the
     // query's.
     json form = json::object();
     constexpr std::size_t max_form_size = 10 << 20; // net/http refuses larger bodies
-    const bool body_method =
-        request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
-    if (body_method && !request.body.empty() && request.body.size() <= max_form_size &&
-        is_form_urlencoded(first_header(request.headers, "Content-Type"))) {
+    if (!request.body.empty() && request.body.size() <= max_form_size &&
+        reads_form_body(request.method, request.headers)) {
         parse_query_into(form, request.body);
     }
     parse_query_into(form, request.query);

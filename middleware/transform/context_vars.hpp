@@ -15,7 +15,7 @@ struct RequestFacts {
     std::string_view path;  // escaped path including the listen path
     std::string_view query; // without '?'
     const Fields* headers = nullptr;
-    std::string_view body;  // only when buffered and form-urlencoded; else empty
+    std::string_view body; // only when buffered and form-urlencoded; else empty
     std::string_view peer_ip;
 };
 
@@ -26,6 +26,10 @@ struct RequestFacts {
 /// ""), `path`, `remote_addr` (X-Real-IP, else the X-Forwarded-For entry at `xff_depth` counted
 /// from the right, 0 = leftmost, else the peer), `request_id` (UUIDv4 with dashes).
 nlohmann::json build_context_vars(const RequestFacts& request, int xff_depth);
+
+/// Whether Tyk's context variables read the body (`request_data` from a form): POST, PUT or PATCH
+/// with an application/x-www-form-urlencoded Content-Type (net/http's ParseForm).
+bool reads_form_body(std::string_view method, const Fields* headers);
 
 /// Go's textproto.CanonicalMIMEHeaderKey ("x-api-key" -> "X-Api-Key").
 std::string canonical_header_key(std::string_view name);
