@@ -64,12 +64,17 @@ template <class Spec>
 const Endpoint<Spec>* find_endpoint(const std::vector<Endpoint<Spec>>& endpoints,
                                     std::string_view method,
                                     const MatchSubject& subject) {
+    // The same text is tried once (without a version segment, the first two are equal).
+    const bool try_listen = subject.without_listen_path != subject.without_version;
+    const bool try_full =
+        subject.full != subject.without_listen_path && subject.full != subject.without_version;
     for (const auto& e : endpoints) {
         if (e.method != method) {
             continue;
         }
         if (e.pattern.matches(subject.without_version) ||
-            e.pattern.matches(subject.without_listen_path) || e.pattern.matches(subject.full)) {
+            (try_listen && e.pattern.matches(subject.without_listen_path)) ||
+            (try_full && e.pattern.matches(subject.full))) {
             return &e;
         }
     }

@@ -632,9 +632,13 @@ bool path_valid_encoded(std::string_view s) {
 
 /// Go's URL.EscapedPath for a path parsed from `raw`; false when `raw` has a bad escape.
 bool escaped_path(std::string_view raw, std::string& out) {
-    std::string decoded;
-    if (!unescape(raw, false, decoded)) {
-        return false;
+    std::string decoded_storage;
+    std::string_view decoded = raw; // without '%' the decoded path is the raw one
+    if (raw.find('%') != std::string_view::npos) {
+        if (!unescape(raw, false, decoded_storage)) {
+            return false;
+        }
+        decoded = decoded_storage;
     }
     if (path_valid_encoded(raw)) {
         out.append(raw);
@@ -754,6 +758,46 @@ std::string mangle_loop_hosts(std::string_view text) {
     }
 }
 
+/// The load-time split of a rewrite target at its `$N` references (see RewriteTarget::pieces);
+/// empty when substituting groups piecewise could differ from Tyk's replace-all passes.
+std::vector<RewriteTarget::Piece>
+split_at_groups(std::string_view text, const std::vector<RewriteTarget::GroupRef>& refs) {
+    for (const auto& a : refs) {
+        for (const auto& b : refs) {
+            if (a.token.size() < b.token.size() && b.token.starts_with(a.token)) {
+                return {}; // replacing "$1" would also rewrite the start of "$10"
+            }
+        }
+    }
+    std::vector<RewriteTarget::Piece> pieces;
+    std::size_t from = 0;
+    for (const auto& ref : refs) {
+        const auto at = text.find(ref.token, from);
+        if (at == std::string_view::npos) {
+            return {};
+        }
+        // A group right after '$' + name characters could extend or form a reference name.
+        std::size_t k = at;
+        while (k > from && (is_alnum(text[k - 1]) || text[k - 1] == '_' || text[k - 1] == '-' ||
+                            text[k - 1] == '.')) {
+            --k;
+        }
+        if (k > 0 && text[k - 1] == '$') {
+            return {};
+        }
+        RewriteTarget::Piece piece;
+        piece.text = VarTemplate::parse(text.substr(from, at - from));
+        piece.group = ref.index;
+        piece.has_group = true;
+        pieces.push_back(std::move(piece));
+        from = at + ref.token.size();
+    }
+    RewriteTarget::Piece last;
+    last.text = VarTemplate::parse(text.substr(from));
+    pieces.push_back(std::move(last));
+    return pieces;
+}
+
 } // namespace
 
 // -------------------------------------------------------------------------------------------------
@@ -780,6 +824,9 @@ RewriteTarget RewriteTarget::parse(std::string_view text) {
         i = end - 1;
     }
     target.vars = VarTemplate::parse(text);
+    if (!target.groups.empty()) {
+        target.pieces = split_at_groups(text, target.groups);
+    }
     return target;
 }
 
@@ -825,8 +872,9 @@ RewriteResult apply_url_rewrite(const UrlRewriteRule& rule, const RewriteInput& 
     }
 
     // 1. r.URL.String() of a server request: escaped path, then "?query" when there is one.
-    std::string subject;
-    subject.reserve(input.escaped_path_with_listen_path.size() + 1 + input.query.size());
+    // (Per-thread scratch: a rewrite allocates only the strings it produces.)
+    thread_local std::string subject;
+    subject.clear();
     subject.append(input.escaped_path_with_listen_path);
     if (!input.query.empty()) {
         subject += '?';
@@ -841,7 +889,7 @@ RewriteResult apply_url_rewrite(const UrlRewriteRule& rule, const RewriteInput& 
     }
 
     // 3. The base pattern, retried on the unescaped text when the subject holds escapes.
-    Submatches& groups = lazy.groups;
+    thread_local Submatches groups;
     bool matched = find_submatch(*rule.match, subject, groups);
     std::string unescaped;
     if (!matched && subject.find('%') != std::string::npos) {
@@ -867,6 +915,32 @@ RewriteResult apply_url_rewrite(const UrlRewriteRule& rule, const RewriteInput& 
     if (chosen->groups.empty()) {
         chosen->vars.expand_into(result.target, input.meta, &context, true);
         return result;
+    }
+    if (!chosen->pieces.empty()) {
+        // Pieces parsed at load; valid as long as no group value holds a '$' that Tyk's later
+        // replacements could read.
+        const auto group_value = [&](int index) {
+            return index >= 0 && static_cast<std::size_t>(index) < groups.size()
+                       ? view(groups[static_cast<std::size_t>(index)])
+                       : std::string_view{};
+        };
+        bool inert = true;
+        for (const auto& piece : chosen->pieces) {
+            if (piece.has_group && group_value(piece.group).find('$') != std::string_view::npos) {
+                inert = false;
+                break;
+            }
+        }
+        if (inert) {
+            result.target.reserve(chosen->text.size() + subject.size());
+            for (const auto& piece : chosen->pieces) {
+                piece.text.expand_into(result.target, input.meta, &context, true);
+                if (piece.has_group) {
+                    result.target.append(group_value(piece.group));
+                }
+            }
+            return result;
+        }
     }
     std::string replaced = chosen->text;
     for (const RewriteTarget::GroupRef& ref : chosen->groups) {
@@ -966,6 +1040,7 @@ UpstreamUrl classify_rewrite_target(std::string_view target) {
         }
     }
     std::string path;
+    path.reserve(rest.size() + 2 + query.size());
     if (!escaped_path(rest, path)) {
         return url;
     }

@@ -28,6 +28,17 @@ struct RewriteTarget {
     std::string text;
     std::vector<GroupRef> groups;
     VarTemplate vars;
+    /// The text split at its `$N` references, each piece parsed as a template, so a rewrite
+    /// with groups expands without parsing at request time. Only filled when that gives Tyk's
+    /// result for every group value without '$' (no reference is a prefix of another, none
+    /// follows a '$' + name characters that a group value could extend); otherwise empty and
+    /// rewrites run Tyk's string passes.
+    struct Piece {
+        VarTemplate text;
+        int group = -1;         // group substituted after `text`; -1 = none (or "$01"-style: "")
+        bool has_group = false; // false only for the last piece
+    };
+    std::vector<Piece> pieces;
 
     static RewriteTarget parse(std::string_view text);
 };
