@@ -22,8 +22,9 @@ const Json& null_value() {
     return kNull;
 }
 
-// JSON pointer escaping (RFC 6901): '~' and '/' inside a key would otherwise be ambiguous.
-std::string escape_pointer_token(std::string_view key) {
+} // namespace
+
+std::string json_pointer_token(std::string_view key) {
     std::string out;
     out.reserve(key.size());
     for (const char c : key) {
@@ -41,6 +42,8 @@ std::string escape_pointer_token(std::string_view key) {
 std::string type_mismatch(std::string_view expected, const Json& got) {
     return "expected " + std::string(expected) + ", got " + got.type_name();
 }
+
+namespace {
 
 [[noreturn]] void throw_at(const std::string& file, std::string path, std::string message) {
     ConfigError error;
@@ -101,7 +104,7 @@ const nlohmann::json* JsonReader::find(std::string_view key) const {
 }
 
 std::string JsonReader::child_path(std::string_view key) const {
-    return path_ + "/" + escape_pointer_token(key);
+    return path_ + "/" + json_pointer_token(key);
 }
 
 void JsonReader::fail(std::string_view key, const std::string& message) const {
@@ -194,7 +197,7 @@ void JsonReader::read(std::string_view key, std::map<std::string, std::string>& 
     std::map<std::string, std::string> items;
     for (const auto& [name, item] : value->items()) {
         if (!item.is_string()) {
-            throw_at(file_, child_path(key) + "/" + escape_pointer_token(name),
+            throw_at(file_, child_path(key) + "/" + json_pointer_token(name),
                      type_mismatch("a string", item));
         }
         items.emplace(name, item.get<std::string>());

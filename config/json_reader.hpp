@@ -11,6 +11,12 @@
 
 namespace portcullis::config {
 
+/// One JSON pointer token (RFC 6901): '~' -> "~0", '/' -> "~1".
+std::string json_pointer_token(std::string_view key);
+
+/// "expected <expected>, got <JSON type of got>".
+std::string type_mismatch(std::string_view expected, const nlohmann::json& got);
+
 /// Reads typed fields out of one JSON object while tracking the JSON pointer of every field, so a
 /// wrong type is reported as "at /proxy/listen_path: expected a string". Missing fields and JSON
 /// `null` keep the caller's default (as Go's encoding/json does); unknown fields are ignored.

@@ -96,6 +96,50 @@ void log_access(const server::ClientConnection& conn,
                           error ? " error=" : "", error ? error : "");
 }
 
+/// Who the access log line of a proxied request is about.
+struct AccessLine {
+    const server::ClientConnection& conn;
+    http::verb method;
+    std::string_view path;
+    std::string_view api_id;
+    Clock::time_point started;
+
+    void write(unsigned status, Clock::duration upstream, const char* error) const {
+        log_access(conn, method, path, status, api_id, upstream, Clock::now() - started, error);
+    }
+};
+
+/// Answers with a gateway-made error (Tyk's JSON body) and logs it; returns whether the
+/// connection may carry another request.
+awaitable<bool> reply_error(server::ClientConnection& conn,
+                            const AccessLine& line,
+                            http::status status,
+                            const std::string& message,
+                            bool keep_alive,
+                            const char* reason) {
+    auto res = make_error_response(status, message, keep_alive,
+                                   conn.worker.state()->config->hide_generator_header);
+    const bool keep = co_await server::write_reply(conn, res);
+    line.write(res.result_int(), {}, reason);
+    co_return keep;
+}
+
+/// Reads the rest of the request body into `body` (at most `limit` bytes). Empty when done;
+/// otherwise the client was answered (or is gone), the line logged, and the value says whether
+/// the connection may carry another request.
+awaitable<std::optional<bool>> buffer_body(server::ClientConnection& conn,
+                                           const AccessLine& line,
+                                           RequestParser& rp,
+                                           std::size_t limit,
+                                           std::string& body) {
+    auto failed = co_await read_request_body(conn, rp, limit, body);
+    if (!failed) {
+        co_return std::nullopt;
+    }
+    line.write(failed->status, {}, failed->error);
+    co_return failed->keep_client;
+}
+
 /// TTL of a session saved on the request path: the current API's lifetime (Tyk's
 /// UpdateRequestSession).
 struct SessionTtl {
@@ -206,64 +250,7 @@ bool needs_payload(const transform::UrlRewriteRule& rule) {
     return false;
 }
 
-} // namespace
-
 /// The proxy path of a request routed to `api`: auth, transforms, forward, respond.
-awaitable<bool> proxy_request(server::ClientConnection& conn,
-                              RequestParser& rp,
-                              std::shared_ptr<const GatewayState> state,
-                              const config::ApiDefinition& api,
-                              std::string_view listen_prefix,
-                              std::string_view path,
-                              std::string_view query,
-                              Clock::time_point started,
-                              bool keep_alive);
-
-awaitable<bool> handle_request(server::ClientConnection& conn,
-                               http::request_parser<http::empty_body>& parser,
-                               std::shared_ptr<const GatewayState> state) {
-    const auto started = Clock::now();
-    const auto& cfg = *state->config;
-    auto& req = parser.get();
-    const http::verb method = req.method();
-    const bool body_read = parser.is_done(); // a reply before reading a body must close
-    const bool keep_alive = req.keep_alive() && req.version() >= 11 && body_read;
-
-    // route: gateway endpoints, then listen paths
-    const std::string target{origin_form(req.target())};
-    const auto [path, query] = split_target(target);
-    if (target.empty()) {
-        auto res = make_error_response(http::status::bad_request, "Bad Request", false,
-                                       cfg.hide_generator_header);
-        co_await server::write_reply(conn, res);
-        log_access(conn, method, "-", 400, {}, {}, Clock::now() - started, "bad_target");
-        co_return false;
-    }
-    if (path.size() == cfg.health_check_endpoint_name.size() + 1 &&
-        path.substr(1) == cfg.health_check_endpoint_name) {
-        auto res = health_reply(conn.worker.redis().connected(), keep_alive);
-        const bool keep = co_await server::write_reply(conn, res);
-        log_access(conn, method, path, res.result_int(), {}, {}, Clock::now() - started, nullptr);
-        co_return keep;
-    }
-    if (api::is_gateway_api_path(path)) {
-        const bool keep = co_await api::handle_gateway_api(conn, parser, state);
-        log_access(conn, method, path, 0, "tyk-api", {}, Clock::now() - started, nullptr);
-        co_return keep;
-    }
-    const auto match = state->router->match(path);
-    if (!match) {
-        auto res = make_error_response(http::status::not_found, "Not Found", keep_alive,
-                                       cfg.hide_generator_header);
-        const bool keep = co_await server::write_reply(conn, res);
-        log_access(conn, method, path, 404, {}, {}, Clock::now() - started, "no_route");
-        co_return keep;
-    }
-    RequestParser rp{std::move(parser)};
-    co_return co_await proxy_request(conn, rp, state, *match->api, match->prefix, path, query,
-                                     started, keep_alive);
-}
-
 awaitable<bool> proxy_request(server::ClientConnection& conn,
                               RequestParser& rp,
                               std::shared_ptr<const GatewayState> state,
@@ -276,6 +263,7 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
     const auto& cfg = *state->config;
     auto& req = rp.get();
     const http::verb method = req.method();
+    const AccessLine line{conn, method, path, api.api_id, started};
     // Bodies a step needs whole (form context variables, payload triggers) are read once into
     // `body` and then sent from there.
     std::string body;
@@ -323,12 +311,8 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
             }
         }
         if (verdict) {
-            auto res = make_error_response(verdict->status, verdict->message, keep_alive,
-                                           cfg.hide_generator_header);
-            const bool keep = co_await server::write_reply(conn, res);
-            log_access(conn, method, path, res.result_int(), api.api_id, {}, Clock::now() - started,
-                       "auth");
-            co_return keep;
+            co_return co_await reply_error(conn, line, verdict->status, verdict->message,
+                                           keep_alive, "auth");
         }
     }
     if (cfg.portcullis.test_hooks && stored) {
@@ -346,11 +330,9 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
     const nlohmann::json* meta = stored ? &stored->session.meta_data() : nullptr;
     if (api.enable_context_vars) {
         if (!rp.is_done() && transform::reads_form_body(req.method_string(), &req)) {
-            auto failed = co_await read_request_body(conn, rp, body_limit, body);
+            const auto failed = co_await buffer_body(conn, line, rp, body_limit, body);
             if (failed) {
-                log_access(conn, method, path, failed->status, api.api_id, {},
-                           Clock::now() - started, failed->error);
-                co_return failed->keep_client;
+                co_return *failed;
             }
             body_buffered = true;
         }
@@ -397,11 +379,9 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
             break;
         }
         if (!body_buffered && !rp.is_done() && needs_payload(rule->spec)) {
-            auto failed = co_await read_request_body(conn, rp, body_limit, body);
+            const auto failed = co_await buffer_body(conn, line, rp, body_limit, body);
             if (failed) {
-                log_access(conn, method, path, failed->status, api.api_id, {},
-                           Clock::now() - started, failed->error);
-                co_return failed->keep_client;
+                co_return *failed;
             }
             body_buffered = true;
         }
@@ -414,12 +394,8 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
         input.context = &context;
         auto rewrite = transform::apply_url_rewrite(rule->spec, input);
         if (!rewrite.error.empty()) {
-            auto res = make_error_response(http::status::internal_server_error, rewrite.error,
-                                           keep_alive, cfg.hide_generator_header);
-            const bool keep = co_await server::write_reply(conn, res);
-            log_access(conn, method, path, 500, api.api_id, {}, Clock::now() - started,
-                       "url_rewrite");
-            co_return keep;
+            co_return co_await reply_error(conn, line, http::status::internal_server_error,
+                                           rewrite.error, keep_alive, "url_rewrite");
         }
         if (!rewrite.rewritten) {
             break;
@@ -436,15 +412,10 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
             std::string loop_method;
             std::string stripped = strip_loop_params(new_query, loop_method, loop_limit);
             if (loops + 1 > loop_limit) {
-                auto res =
-                    make_error_response(http::status::internal_server_error,
-                                        "Loop level too deep. Found more than " +
-                                            std::to_string(loop_limit) + " loops in single request",
-                                        keep_alive, cfg.hide_generator_header);
-                const bool keep = co_await server::write_reply(conn, res);
-                log_access(conn, method, path, 500, api.api_id, {}, Clock::now() - started,
-                           "loop_limit");
-                co_return keep;
+                const std::string message = "Loop level too deep. Found more than " +
+                                            std::to_string(loop_limit) + " loops in single request";
+                co_return co_await reply_error(conn, line, http::status::internal_server_error,
+                                               message, keep_alive, "loop_limit");
             }
             const config::ApiDefinition* next = nullptr;
             if (url.loop_target == "self") {
@@ -459,13 +430,9 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
                 }
             }
             if (next == nullptr) {
-                auto res = make_error_response(http::status::internal_server_error,
-                                               "Can't detect loop target", keep_alive,
-                                               cfg.hide_generator_header);
-                const bool keep = co_await server::write_reply(conn, res);
-                log_access(conn, method, path, 500, api.api_id, {}, Clock::now() - started,
-                           "loop_target");
-                co_return keep;
+                const std::string message = "Can't detect loop target";
+                co_return co_await reply_error(conn, line, http::status::internal_server_error,
+                                               message, keep_alive, "loop_target");
             }
             if (!loop_method.empty()) {
                 req.method_string(loop_method);
@@ -508,9 +475,54 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
     co_await response_steps.run(nullptr);
 
     // log
-    log_access(conn, method, path, result.status, api.api_id, result.upstream_latency,
-               Clock::now() - started, result.error);
+    line.write(result.status, result.upstream_latency, result.error);
     co_return result.keep_client;
+}
+
+} // namespace
+
+awaitable<bool> handle_request(server::ClientConnection& conn,
+                               http::request_parser<http::empty_body>& parser,
+                               std::shared_ptr<const GatewayState> state) {
+    const auto started = Clock::now();
+    const auto& cfg = *state->config;
+    auto& req = parser.get();
+    const http::verb method = req.method();
+    const bool body_read = parser.is_done(); // a reply before reading a body must close
+    const bool keep_alive = req.keep_alive() && req.version() >= 11 && body_read;
+
+    // route: gateway endpoints, then listen paths
+    const std::string target{origin_form(req.target())};
+    const auto [path, query] = split_target(target);
+    if (target.empty()) {
+        const AccessLine line{conn, method, "-", {}, started};
+        const std::string message = "Bad Request";
+        co_await reply_error(conn, line, http::status::bad_request, message, false, "bad_target");
+        co_return false;
+    }
+    const AccessLine line{conn, method, path, {}, started};
+    if (path.size() == cfg.health_check_endpoint_name.size() + 1 &&
+        path.substr(1) == cfg.health_check_endpoint_name) {
+        auto res = health_reply(conn.worker.redis().connected(), keep_alive);
+        const bool keep = co_await server::write_reply(conn, res);
+        line.write(res.result_int(), {}, nullptr);
+        co_return keep;
+    }
+    if (api::is_gateway_api_path(path)) {
+        const bool keep = co_await api::handle_gateway_api(conn, parser, state);
+        const AccessLine api_line{conn, method, path, "tyk-api", started};
+        api_line.write(0, {}, nullptr);
+        co_return keep;
+    }
+    const auto match = state->router->match(path);
+    if (!match) {
+        const std::string message = "Not Found";
+        co_return co_await reply_error(conn, line, http::status::not_found, message, keep_alive,
+                                       "no_route");
+    }
+    RequestParser rp{std::move(parser)};
+    co_return co_await proxy_request(conn, rp, state, *match->api, match->prefix, path, query,
+                                     started, keep_alive);
 }
 
 } // namespace portcullis::proxy

@@ -1,5 +1,7 @@
 #include "middleware/auth/auth_token.hpp"
 
+#include "middleware/core/text.hpp"
+
 #include <boost/beast/core/string.hpp>
 #include <re2/re2.h>
 
@@ -20,15 +22,9 @@ std::string percent_decode(std::string_view in) {
         const char c = in[i];
         if (c == '+') {
             out.push_back(' ');
-        } else if (c == '%' && i + 2 < in.size() &&
-                   std::isxdigit(static_cast<unsigned char>(in[i + 1])) &&
-                   std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
-            auto hex = [](char h) {
-                return std::isdigit(static_cast<unsigned char>(h))
-                           ? h - '0'
-                           : std::tolower(static_cast<unsigned char>(h)) - 'a' + 10;
-            };
-            out.push_back(static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2])));
+        } else if (c == '%' && i + 2 < in.size() && hex_value(in[i + 1]) >= 0 &&
+                   hex_value(in[i + 2]) >= 0) {
+            out.push_back(static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2])));
             i += 2;
         } else {
             out.push_back(c);

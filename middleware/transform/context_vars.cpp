@@ -1,5 +1,7 @@
 #include "middleware/transform/context_vars.hpp"
 
+#include "middleware/core/text.hpp"
+
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -21,34 +23,6 @@ namespace {
 
 using nlohmann::json;
 
-// Go's isTokenTable (RFC 7230 tchar).
-bool is_token_char(char ch) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
-        return true;
-    }
-    switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-        return true;
-    default:
-        return false;
-    }
-}
-
 char ascii_lower(char c) {
     return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
@@ -63,19 +37,6 @@ bool iequals(std::string_view a, std::string_view b) {
         }
     }
     return true;
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 // Go's url.QueryUnescape (`query`), or a lenient url.PathUnescape that keeps malformed escapes

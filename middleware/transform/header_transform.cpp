@@ -1,6 +1,7 @@
 #include "middleware/transform/header_transform.hpp"
 
 #include "config/json_reader.hpp"
+#include "middleware/core/text.hpp"
 #include "middleware/transform/context_vars.hpp"
 
 #include <map>
@@ -11,57 +12,6 @@ namespace portcullis::transform {
 namespace {
 
 using Json = nlohmann::json;
-
-/// RFC 6901 escaping of one JSON pointer token.
-std::string pointer_token(std::string_view key) {
-    std::string out;
-    out.reserve(key.size());
-    for (const char c : key) {
-        if (c == '~') {
-            out += "~0";
-        } else if (c == '/') {
-            out += "~1";
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
-
-/// RFC 9110 token (Go's httpguts.ValidHeaderFieldName).
-bool is_token(std::string_view name) {
-    if (name.empty()) {
-        return false;
-    }
-    for (const char c : name) {
-        const bool alnum =
-            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-        if (alnum) {
-            continue;
-        }
-        switch (c) {
-        case '!':
-        case '#':
-        case '$':
-        case '%':
-        case '&':
-        case '\'':
-        case '*':
-        case '+':
-        case '-':
-        case '.':
-        case '^':
-        case '_':
-        case '`':
-        case '|':
-        case '~':
-            continue;
-        default:
-            return false;
-        }
-    }
-    return true;
-}
 
 /// Collects one API's header transforms, reporting every broken entry.
 class Compiler {
@@ -92,7 +42,7 @@ class Compiler {
                      std::string_view what) {
         for (const auto& [name, value] : headers) {
             if (!is_token(name)) {
-                report(path + "/" + pointer_token(name),
+                report(path + "/" + config::json_pointer_token(name),
                        std::string(what) + ": header name \"" + name +
                            "\" is not a valid HTTP header name; header skipped");
                 continue;
@@ -224,7 +174,8 @@ HeaderTransforms compile_header_transforms(const config::ApiDefinition& api,
                                            bool ignore_canonical_mime_header_key,
                                            std::vector<config::ConfigError>& errors) {
     Compiler compiler(api, options, ignore_canonical_mime_header_key, errors);
-    const std::string version_path = "/version_data/versions/" + pointer_token(version.key);
+    const std::string version_path =
+        "/version_data/versions/" + config::json_pointer_token(version.key);
 
     HeaderTransforms out;
     out.ignore_canonical = ignore_canonical_mime_header_key;

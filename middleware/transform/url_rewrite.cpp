@@ -1,6 +1,7 @@
 #include "middleware/transform/url_rewrite.hpp"
 
 #include "config/json_reader.hpp"
+#include "middleware/core/text.hpp"
 #include "middleware/transform/context_vars.hpp"
 
 #include <algorithm>
@@ -24,19 +25,6 @@ bool is_alnum(char c) {
 
 bool is_digit(char c) {
     return c >= '0' && c <= '9';
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 /// Go's url.PathUnescape / url.QueryUnescape: "%XX" decoded, '+' -> ' ' only for queries.
@@ -459,25 +447,6 @@ bool has_tyk_variables(std::string_view text) {
 // Config compilation
 // ---------------------------------------------------------------------------------------------
 
-std::string escape_pointer_token(std::string_view key) {
-    std::string out;
-    out.reserve(key.size());
-    for (const char c : key) {
-        if (c == '~') {
-            out += "~0";
-        } else if (c == '/') {
-            out += "~1";
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
-
-std::string type_mismatch(std::string_view expected, const Json& got) {
-    return "expected " + std::string(expected) + ", got " + got.type_name();
-}
-
 /// `{match_rx, reverse}` read from `reader`; throws ConfigException at `.../match_rx`.
 TriggerCheck read_check(const std::string& name, const config::JsonReader& reader) {
     TriggerCheck check;
@@ -558,7 +527,7 @@ std::optional<Endpoint<UrlRewriteRule>> read_entry(const config::JsonReader& rea
     const Json& triggers = reader.raw("triggers");
     if (!triggers.is_null()) {
         if (!triggers.is_array()) {
-            reader.fail("triggers", type_mismatch("an array", triggers));
+            reader.fail("triggers", config::type_mismatch("an array", triggers));
         }
         for (std::size_t i = 0; i < triggers.size(); ++i) {
             const Json& item = triggers[i];
@@ -843,11 +812,11 @@ compile_url_rewrites(const config::ApiDefinition& api,
     if (it == version.extended_paths.end() || it->is_null()) {
         return out;
     }
-    const std::string base = "/version_data/versions/" + escape_pointer_token(version.key) +
+    const std::string base = "/version_data/versions/" + config::json_pointer_token(version.key) +
                              "/extended_paths/url_rewrites";
     if (!it->is_array()) {
-        errors.push_back(
-            config::ConfigError{api.source_file, base, 0, 0, type_mismatch("an array", *it)});
+        errors.push_back(config::ConfigError{api.source_file, base, 0, 0,
+                                             config::type_mismatch("an array", *it)});
         return out;
     }
     for (std::size_t i = 0; i < it->size(); ++i) {
