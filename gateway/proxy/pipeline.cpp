@@ -274,6 +274,17 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
             body_limit, static_cast<std::size_t>(cfg.http_server_options.max_request_body_size));
     }
 
+    // version check: `internal` endpoints are for tyk:// loops only
+    if (const auto& transforms = state->transforms_for(api.api_id); !transforms.internal.empty()) {
+        std::string storage;
+        const auto subject = transform::match_subject(path, listen_prefix, transforms, storage);
+        if (transform::find_endpoint(transforms.internal, req.method_string(), subject)) {
+            const std::string message = "Requested endpoint is forbidden";
+            co_return co_await reply_error(conn, line, http::status::forbidden, message, keep_alive,
+                                           "internal_endpoint");
+        }
+    }
+
     // authenticate: the key's session from Redis, then expiry, access rights, allowed_urls
     std::optional<session::StoredSession> stored;
     std::string presented_key;

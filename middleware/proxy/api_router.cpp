@@ -9,6 +9,9 @@ ApiRouter::ApiRouter(std::vector<std::shared_ptr<const config::ApiDefinition>> a
     : apis_(std::move(apis)), strict_(strict_routes) {
     routes_.reserve(apis_.size() * 2);
     for (const auto& api : apis_) {
+        if (api->internal) {
+            continue; // reachable only through tyk:// loops (find_by_id / apis())
+        }
         routes_.push_back(Route{api->proxy.listen_path, api.get(), false});
         std::string by_id = "/" + api->api_id + "/";
         if (by_id != api->proxy.listen_path) {

@@ -16,6 +16,7 @@ namespace portcullis::proxy {
 /// Each API answers on its listen path (prefix match, longest listen path first) and on
 /// `/<api_id>/`. With `enable_strict_routes` a listen path `/lp` matches only `/lp` and `/lp/...`
 /// (not `/lpx`). A listen path written with a trailing slash also matches the path without it.
+/// APIs marked `internal` get no route: they are reached only through `tyk://` loops.
 class ApiRouter {
   public:
     struct Match {

@@ -1,6 +1,59 @@
 #include "middleware/transform/api_transforms.hpp"
 
+#include "config/json_reader.hpp"
+
 namespace portcullis::transform {
+
+namespace {
+
+/// `extended_paths.internal` (only with `use_extended_paths`); disabled entries left out, broken
+/// ones reported and skipped.
+std::vector<Endpoint<InternalOnly>> compile_internal(const config::ApiDefinition& api,
+                                                     const config::VersionInfo& version,
+                                                     const MatchOptions& options,
+                                                     std::vector<config::ConfigError>& errors) {
+    std::vector<Endpoint<InternalOnly>> out;
+    if (!version.use_extended_paths || !version.extended_paths.is_object()) {
+        return out;
+    }
+    const auto it = version.extended_paths.find("internal");
+    if (it == version.extended_paths.end() || it->is_null()) {
+        return out;
+    }
+    const std::string base = "/version_data/versions/" + config::json_pointer_token(version.key) +
+                             "/extended_paths/internal";
+    if (!it->is_array()) {
+        errors.push_back(config::ConfigError{api.source_file, base, 0, 0,
+                                             config::type_mismatch("an array", *it)});
+        return out;
+    }
+    for (std::size_t i = 0; i < it->size(); ++i) {
+        try {
+            const config::JsonReader reader((*it)[i], api.source_file,
+                                            base + "/" + std::to_string(i));
+            bool disabled = false;
+            std::string path;
+            std::string method;
+            reader.read("disabled", disabled);
+            reader.read("path", path);
+            reader.read("method", method);
+            if (disabled) {
+                continue;
+            }
+            std::string error;
+            auto pattern = PathPattern::compile(path, options, error);
+            if (!pattern) {
+                reader.fail("path", "invalid path pattern: " + error);
+            }
+            out.push_back(Endpoint<InternalOnly>{std::move(*pattern), std::move(method), {}});
+        } catch (const config::ConfigException& e) {
+            errors.push_back(e.error());
+        }
+    }
+    return out;
+}
+
+} // namespace
 
 std::shared_ptr<const ApiTransforms>
 compile_api_transforms(const config::ApiDefinition& api,
@@ -24,6 +77,7 @@ compile_api_transforms(const config::ApiDefinition& api,
     out->headers =
         compile_header_transforms(api, *out->version, out->match, ignore_canonical, errors);
     out->url_rewrites = compile_url_rewrites(api, *out->version, out->match, errors);
+    out->internal = compile_internal(api, *out->version, out->match, errors);
     return out;
 }
 

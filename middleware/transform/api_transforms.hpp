@@ -14,6 +14,9 @@
 
 namespace portcullis::transform {
 
+/// An `extended_paths` entry with nothing but `path`, `method` and `disabled`.
+struct InternalOnly {};
+
 /// Everything an API's request and response steps need, compiled once at load from its active
 /// version (regexes compiled, `$tyk_meta`/`$tyk_context` templates parsed) and shared read-only
 /// by every worker.
@@ -23,14 +26,16 @@ struct ApiTransforms {
     MatchOptions match;
     HeaderTransforms headers;
     std::vector<Endpoint<UrlRewriteRule>> url_rewrites;
+    /// `extended_paths.internal`: endpoints only `tyk://` loops may reach (else 403).
+    std::vector<Endpoint<InternalOnly>> internal;
 };
 
 /// Compiles `api`'s transforms; every broken entry is reported in `errors` (file and JSON path)
 /// and left out, the rest still apply.
-std::shared_ptr<const ApiTransforms> compile_api_transforms(
-    const config::ApiDefinition& api,
-    const config::GatewayConfig& config,
-    std::vector<config::ConfigError>& errors);
+std::shared_ptr<const ApiTransforms>
+compile_api_transforms(const config::ApiDefinition& api,
+                       const config::GatewayConfig& config,
+                       std::vector<config::ConfigError>& errors);
 
 /// The paths endpoint entries are matched against (see MatchSubject) for a request to `path`
 /// routed through `listen_prefix`. The views point into `storage`, which must outlive them.

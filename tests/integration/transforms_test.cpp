@@ -104,16 +104,28 @@ Json meta_api(const EchoServer& echo, const EchoServer& elsewhere) {
     rewrites.push_back(rewrite("/loop/", "GET", "/loop/(.*)", "tyk://other-api/from-loop/$1"));
     rewrites.push_back(rewrite("/selfloop", "GET", "/selfloop(.*)", "tyk://self/selfloop$1"));
     rewrites.push_back(rewrite("/nowhere", "GET", "/nowhere", "tyk://no-such-api/x"));
+    rewrites.push_back(rewrite("/to-secret", "GET", "/to-secret", "tyk://other-api/secret"));
+    rewrites.push_back(rewrite("/to-hidden", "GET", "/to-hidden", "tyk://hidden-api/inside"));
     version["extended_paths"]["url_rewrites"] = rewrites;
     api["version_data"]["versions"]["Default"] = version;
     return api;
 }
 
-/// The target of the internal loop: keyless, with its own header.
+/// The target of the internal loop: keyless, with its own header and an internal endpoint.
 Json other_api(const EchoServer& echo) {
     Json api = GatewayFixture::keyless_api("other-api", "/other/", url_of(echo), true);
-    api["version_data"]["versions"]["Default"]["global_headers"] =
-        Json::parse(R"({"X-Other": "yes"})");
+    Json& version = api["version_data"]["versions"]["Default"];
+    version["global_headers"] = Json::parse(R"({"X-Other": "yes"})");
+    version["use_extended_paths"] = true;
+    version["extended_paths"] =
+        Json::parse(R"({"internal": [{"path": "/secret", "method": "GET"}]})");
+    return api;
+}
+
+/// An API only loops reach.
+Json hidden_api(const EchoServer& echo) {
+    Json api = GatewayFixture::keyless_api("hidden-api", "/hidden/", url_of(echo), true);
+    api["internal"] = true;
     return api;
 }
 
@@ -172,6 +184,7 @@ struct Env {
     Env() {
         fx.add_api(meta_api(echo, elsewhere));
         fx.add_api(other_api(echo));
+        fx.add_api(hidden_api(echo));
         fx.add_api(partly_broken_api(echo));
         fx.start();
     }
@@ -367,6 +380,19 @@ TEST_CASE("URL rewrite triggers, payloads, other hosts and internal loops",
         CHECK(two.status == 500);
         CHECK(two.json()["error"] ==
               "Loop level too deep. Found more than 2 loops in single request");
+    }
+    SECTION("internal endpoints and internal APIs are reachable only through loops") {
+        auto direct = http_request(port, "GET", "/other/secret");
+        CHECK(direct.status == 403);
+        CHECK(direct.json()["error"] == "Requested endpoint is forbidden");
+        CHECK(http_request(port, "POST", "/other/secret", {}, "x").status == 200); // GET only
+        auto looped = http_request(port, "GET", "/meta/to-secret", {{"Authorization", key}});
+        REQUIRE(looped.status == 200);
+        CHECK(looped.json()["path"] == "/secret");
+        CHECK(http_request(port, "GET", "/hidden/inside").status == 404);
+        auto hidden = http_request(port, "GET", "/meta/to-hidden", {{"Authorization", key}});
+        REQUIRE(hidden.status == 200);
+        CHECK(hidden.json()["path"] == "/inside");
     }
     SECTION("an unknown loop target answers 500") {
         auto res = http_request(port, "GET", "/meta/nowhere", {{"Authorization", key}});

@@ -230,3 +230,14 @@ TEST_CASE("a listen path equal to another API's /<api_id>/ route wins over it", 
     CAPTURE(id_api_first);
     CHECK(route(router, "/abc/y") == "other via /abc/");
 }
+
+TEST_CASE("internal APIs get no route but can still be found for loops", "[unit][router]") {
+    auto internal = std::make_shared<pc::ApiDefinition>();
+    internal->api_id = "hidden";
+    internal->proxy.listen_path = "/hidden/";
+    internal->internal = true;
+    const ApiRouter router({make_api("root", "/"), internal}, false);
+    CHECK(route(router, "/hidden/x") == "root via /");
+    REQUIRE(router.find_by_id("hidden") != nullptr);
+    CHECK(router.find_by_id("hidden")->internal);
+}
