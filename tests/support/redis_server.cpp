@@ -22,8 +22,24 @@ RedisServer::RedisServer(std::vector<std::string> extra_args) : extra_args_(std:
             password_ = extra_args_[i + 1];
         }
     }
-    port_ = free_port();
-    start();
+    // The port is free when picked but could be taken (e.g. as some connection's ephemeral
+    // port) before redis-server binds it: then it exits at once, and another port is tried.
+    for (int attempt = 1;; ++attempt) {
+        port_ = free_port();
+        try {
+            start();
+            return;
+        } catch (const std::runtime_error&) {
+            if (attempt == 5 || process_running()) {
+                throw;
+            }
+            stop();
+        }
+    }
+}
+
+bool RedisServer::process_running() const {
+    return process_ != nullptr && process_->running();
 }
 
 RedisServer::~RedisServer() {

@@ -24,6 +24,8 @@ class RedisServer {
     /// Starts again on the same port (after stop()).
     void start();
     bool running() const { return process_ != nullptr; }
+    /// The redis-server process exists and has not exited.
+    bool process_running() const;
 
     /// Runs a command on a short-lived blocking connection and returns the reply as text:
     /// strings and statuses as is, integers in decimal, nil as "(nil)", arrays as lines.
