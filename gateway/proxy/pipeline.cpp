@@ -163,6 +163,9 @@ class ResponseSteps final : public BeforeResponse {
                   session::StoredSession* stored)
         : worker_(worker), api_(api), state_(std::move(state)), stored_(stored) {}
 
+    /// The session saved back when a step changed it (a loop into a keyed API may bring one).
+    void set_session(session::StoredSession* stored) { stored_ = stored; }
+
     /// Where response header transforms apply (the pre-rewrite path, as Tyk).
     void set_transforms(const transform::ApiTransforms* transforms,
                         std::string method,
@@ -250,6 +253,57 @@ bool needs_payload(const transform::UrlRewriteRule& rule) {
     return false;
 }
 
+/// The outcome of Tyk's auth-token step for one API.
+struct AuthOutcome {
+    Verdict verdict;                              // set: reject with this
+    std::optional<session::StoredSession> stored; // the key's session when accepted
+    std::string key;                              // the key as presented
+};
+
+/// Tyk's auth-token step for `api`: the key from the request, its session from Redis (Tyk's
+/// lookup order), then expiry, access rights and `allowed_urls`. Redis errors fail closed (503).
+awaitable<AuthOutcome> authenticate(server::Worker& worker,
+                                    const config::GatewayConfig& cfg,
+                                    const http::request_header<>& req,
+                                    std::string_view query,
+                                    std::string_view path,
+                                    const config::ApiDefinition& api) {
+    AuthOutcome out;
+    out.key = auth::extract_api_key(req, query, api.auth);
+    if (out.key.empty()) {
+        out.verdict =
+            Rejection{http::status::unauthorized, auth::message_for(cfg, "auth.auth_field_missing",
+                                                                    "Authorization field missing")};
+        co_return out;
+    }
+    if (static_cast<int>(out.key.size()) < cfg.min_token_length) {
+        out.verdict = Rejection{
+            http::status::forbidden,
+            auth::message_for(cfg, "auth.key_not_found", "Access to this API has been disallowed")};
+        co_return out;
+    }
+    std::vector<std::string> storage_keys;
+    for (const auto& candidate : keys::lookup_candidates(out.key, api.org_id, cfg.hash_key_function,
+                                                         cfg.hash_key_function_fallback,
+                                                         cfg.disable_key_actions_by_username)) {
+        storage_keys.push_back(keys::storage_key(candidate, cfg.hash_keys));
+    }
+    auto [ec, found] = co_await worker.sessions().load(std::move(storage_keys));
+    if (ec) {
+        // Fail closed: never let a request through unauthenticated.
+        out.verdict = Rejection{http::status::service_unavailable, "Session store unavailable"};
+    } else if (!found) {
+        out.verdict = Rejection{
+            http::status::forbidden,
+            auth::message_for(cfg, "auth.key_not_found", "Access to this API has been disallowed")};
+    } else {
+        out.verdict =
+            auth::check_session(found->session, api, req.method_string(), path, unix_now());
+        out.stored = std::move(found);
+    }
+    co_return out;
+}
+
 /// The proxy path of a request routed to `api`: auth, transforms, forward, respond.
 awaitable<bool> proxy_request(server::ClientConnection& conn,
                               RequestParser& rp,
@@ -289,42 +343,13 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
     std::optional<session::StoredSession> stored;
     std::string presented_key;
     if (!api.use_keyless) {
-        Verdict verdict;
-        const std::string key = auth::extract_api_key(req, query, api.auth);
-        presented_key = key;
-        if (key.empty()) {
-            verdict = Rejection{
-                http::status::unauthorized,
-                auth::message_for(cfg, "auth.auth_field_missing", "Authorization field missing")};
-        } else if (static_cast<int>(key.size()) < cfg.min_token_length) {
-            verdict = Rejection{http::status::forbidden,
-                                auth::message_for(cfg, "auth.key_not_found",
-                                                  "Access to this API has been disallowed")};
-        } else {
-            std::vector<std::string> storage_keys;
-            for (const auto& candidate : keys::lookup_candidates(
-                     key, api.org_id, cfg.hash_key_function, cfg.hash_key_function_fallback,
-                     cfg.disable_key_actions_by_username)) {
-                storage_keys.push_back(keys::storage_key(candidate, cfg.hash_keys));
-            }
-            auto [ec, found] = co_await conn.worker.sessions().load(std::move(storage_keys));
-            if (ec) {
-                // Fail closed: never let a request through unauthenticated.
-                verdict = Rejection{http::status::service_unavailable, "Session store unavailable"};
-            } else if (!found) {
-                verdict = Rejection{http::status::forbidden,
-                                    auth::message_for(cfg, "auth.key_not_found",
-                                                      "Access to this API has been disallowed")};
-            } else {
-                verdict =
-                    auth::check_session(found->session, api, req.method_string(), path, unix_now());
-                stored = std::move(found);
-            }
-        }
-        if (verdict) {
-            co_return co_await reply_error(conn, line, verdict->status, verdict->message,
+        AuthOutcome auth = co_await authenticate(conn.worker, cfg, req, query, path, api);
+        if (auth.verdict) {
+            co_return co_await reply_error(conn, line, auth.verdict->status, auth.verdict->message,
                                            keep_alive, "auth");
         }
+        stored = std::move(auth.stored);
+        presented_key = std::move(auth.key);
     }
     if (cfg.portcullis.test_hooks && stored) {
         // Test hook: exercises the save-back path the way a plugin will.
@@ -448,10 +473,28 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
             if (!loop_method.empty()) {
                 req.method_string(loop_method);
             }
+            // The loop path is relative to the target API's listen path.
+            std::string loop_path = join_upstream_path(next->proxy.listen_path, new_path, false);
+            if (next != current && !next->use_keyless) {
+                // Another API's chain runs for the looped request: its auth applies too.
+                AuthOutcome auth =
+                    co_await authenticate(conn.worker, cfg, req, stripped, loop_path, *next);
+                if (auth.verdict) {
+                    co_return co_await reply_error(conn, line, auth.verdict->status,
+                                                   auth.verdict->message, keep_alive, "auth");
+                }
+                if (!stored || stored->storage_key != auth.stored->storage_key) {
+                    stored = std::move(auth.stored);
+                    meta = &stored->session.meta_data();
+                    response_steps.set_session(&*stored);
+                    if (api.enable_context_vars) {
+                        context["token"] = auth.key;
+                    }
+                }
+            }
             current = next;
             current_prefix = next->proxy.listen_path;
-            // The loop path is relative to the target API's listen path.
-            current_path = join_upstream_path(next->proxy.listen_path, new_path, false);
+            current_path = std::move(loop_path);
             current_query = std::move(stripped);
             continue;
         }

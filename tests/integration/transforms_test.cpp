@@ -106,6 +106,7 @@ Json meta_api(const EchoServer& echo, const EchoServer& elsewhere) {
     rewrites.push_back(rewrite("/nowhere", "GET", "/nowhere", "tyk://no-such-api/x"));
     rewrites.push_back(rewrite("/to-secret", "GET", "/to-secret", "tyk://other-api/secret"));
     rewrites.push_back(rewrite("/to-hidden", "GET", "/to-hidden", "tyk://hidden-api/inside"));
+    rewrites.push_back(rewrite("/to-keyed", "GET", "/to-keyed", "tyk://keyed-target/k"));
     version["extended_paths"]["url_rewrites"] = rewrites;
     api["version_data"]["versions"]["Default"] = version;
     return api;
@@ -119,6 +120,17 @@ Json other_api(const EchoServer& echo) {
     version["use_extended_paths"] = true;
     version["extended_paths"] =
         Json::parse(R"({"internal": [{"path": "/secret", "method": "GET"}]})");
+    return api;
+}
+
+/// A keyed API that loops lead into: its own auth applies to looped requests.
+Json keyed_target_api(const EchoServer& echo) {
+    Json api = GatewayFixture::keyless_api("keyed-target", "/kt/", url_of(echo), true);
+    api["use_keyless"] = false;
+    api["use_standard_auth"] = true;
+    api["auth"] = Json::parse(R"({"auth_header_name": "Authorization"})");
+    api["version_data"]["versions"]["Default"]["global_headers"] =
+        Json::parse(R"({"X-Target-User": "$tyk_meta.user"})");
     return api;
 }
 
@@ -185,6 +197,7 @@ struct Env {
         fx.add_api(meta_api(echo, elsewhere));
         fx.add_api(other_api(echo));
         fx.add_api(hidden_api(echo));
+        fx.add_api(keyed_target_api(echo));
         fx.add_api(partly_broken_api(echo));
         fx.start();
     }
@@ -393,6 +406,19 @@ TEST_CASE("URL rewrite triggers, payloads, other hosts and internal loops",
         auto hidden = http_request(port, "GET", "/meta/to-hidden", {{"Authorization", key}});
         REQUIRE(hidden.status == 200);
         CHECK(hidden.json()["path"] == "/inside");
+    }
+    SECTION("a loop into a keyed API is authenticated for that API") {
+        auto refused = http_request(port, "GET", "/meta/to-keyed", {{"Authorization", key}});
+        CHECK(refused.status == 403);
+        CHECK(refused.json()["error"] == "Access to this API has been disallowed");
+        Json both = session_with_meta(default_meta());
+        both["access_rights"]["keyed-target"] = Json::parse(
+            R"({"api_id": "keyed-target", "api_name": "keyed-target", "versions": ["Default"]})");
+        const std::string both_key = create_key(port, both);
+        auto allowed = http_request(port, "GET", "/meta/to-keyed", {{"Authorization", both_key}});
+        REQUIRE(allowed.status == 200);
+        CHECK(allowed.json()["path"] == "/k");
+        CHECK(upstream_header(allowed.json(), "X-Target-User") == "alice");
     }
     SECTION("an unknown loop target answers 500") {
         auto res = http_request(port, "GET", "/meta/nowhere", {{"Authorization", key}});
