@@ -115,7 +115,9 @@ awaitable<std::optional<ForwardResult>> read_request_body(server::ClientConnecti
                                        "Request is too large", false, "body_too_large");
     }
     if (wants_continue(rp)) {
-        if (!co_await send_continue(client, to_steady(cfg.http_server_options.write_timeout))) {
+        const bool sent =
+            co_await send_continue(client, to_steady(cfg.http_server_options.write_timeout));
+        if (!sent) {
             ForwardResult gone;
             gone.error = "client_gone";
             co_return gone;
@@ -160,10 +162,7 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     const bool expect_continue = wants_continue(rp);
 
     if (buffered) {
-        // Sent whole with its length (also when a step emptied it, if the client sent one).
-        if (!plan.buffered_body->empty() || req.has_content_length() || req.chunked()) {
-            req.content_length(plan.buffered_body->size());
-        }
+        // read whole already (bounded by read_request_body)
     } else if (plan.max_request_body > 0) {
         const auto limit = static_cast<std::uint64_t>(plan.max_request_body);
         if (content_length && *content_length > limit) {
@@ -184,12 +183,23 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     if (!plan.preserve_host_header || req[http::field::host].empty()) {
         req.set(http::field::host, plan.target->host_header);
     }
-    if (has_body && !buffered) {
+    // Framing follows the body actually sent, whatever the header says by now (header
+    // transforms included): no stale Content-Length or Transfer-Encoding reaches the upstream.
+    req.erase(http::field::content_length);
+    req.erase(http::field::transfer_encoding);
+    if (buffered) {
+        // Sent whole with its length (also when a step emptied it, if the client sent one).
+        if (!plan.buffered_body->empty() || content_length || chunked_body) {
+            req.content_length(plan.buffered_body->size());
+        }
+    } else if (has_body) {
         if (chunked_body) {
             req.chunked(true);
         } else if (content_length) {
             req.content_length(*content_length);
         }
+    } else if (content_length || chunked_body) {
+        req.content_length(content_length.value_or(0)); // an announced empty body
     }
     const bool retryable = !has_body && is_idempotent(req.method());
 
@@ -245,9 +255,12 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
 
         // stream the body from the client
         if (has_body) {
-            if (expect_continue && !co_await send_continue(client, write_timeout)) {
-                result.error = "client_gone";
-                co_return result;
+            if (expect_continue) {
+                const bool sent = co_await send_continue(client, write_timeout);
+                if (!sent) {
+                    result.error = "client_gone";
+                    co_return result;
+                }
             }
             do {
                 if (!rp.is_done()) {
@@ -327,10 +340,18 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     }
     result.upstream_latency = Clock::now() - sent_at;
 
-    // send the response header
+    // send the response header (response steps first: framing is decided after them)
     auto& res = resp->get();
     const bool res_has_body = !resp->is_done();
     const auto res_length = resp->content_length();
+    // Without a body here (HEAD, 304) the upstream's Content-Length describes the entity: kept.
+    const std::string bodyless_length =
+        res_has_body ? std::string() : std::string(res[http::field::content_length]);
+    if (plan.before_response != nullptr) {
+        co_await plan.before_response->run(&res);
+    }
+    res.erase(http::field::content_length);
+    res.erase(http::field::transfer_encoding);
     strip_hop_by_hop(res);
     const bool keep_client = client_keep_alive && !client.worker.draining();
     if (res_has_body) {
@@ -339,14 +360,13 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
         } else {
             res.chunked(true); // chunked or EOF-delimited upstream: chunked to the client
         }
+    } else if (!bodyless_length.empty()) {
+        res.set(http::field::content_length, bodyless_length);
     }
     res.version(11);
     res.keep_alive(keep_client);
     result.status = res.result_int();
 
-    if (plan.before_response != nullptr) {
-        co_await plan.before_response->run(&res);
-    }
     http::serializer<false, http::buffer_body> rs{res};
     client.stream.expires_after(write_timeout);
     auto [hwec, hwn] = co_await http::async_write_header(client.stream, rs, use_nothrow);

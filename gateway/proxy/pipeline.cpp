@@ -8,6 +8,7 @@
 #include "middleware/auth/auth_token.hpp"
 #include "middleware/core/error_reply.hpp"
 #include "middleware/core/session_ttl.hpp"
+#include "middleware/core/text.hpp"
 #include "middleware/keys/token.hpp"
 #include "middleware/proxy/upstream_target.hpp"
 #include "middleware/transform/api_transforms.hpp"
@@ -15,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 
 namespace portcullis::proxy {
@@ -161,19 +164,26 @@ class ResponseSteps final : public BeforeResponse {
                   const config::ApiDefinition& api,
                   std::shared_ptr<const GatewayState> state,
                   session::StoredSession* stored)
-        : worker_(worker), api_(api), state_(std::move(state)), stored_(stored) {}
+        : worker_(worker), api_(&api), state_(std::move(state)), stored_(stored) {}
 
-    /// The session saved back when a step changed it (a loop into a keyed API may bring one).
-    void set_session(session::StoredSession* stored) { stored_ = stored; }
+    /// The session saved back when a step changed it, and the API whose lifetime its TTL
+    /// follows (a loop into a keyed API may bring another one).
+    void set_session(session::StoredSession* stored, const config::ApiDefinition& api) {
+        stored_ = stored;
+        api_ = &api;
+    }
 
-    /// Where response header transforms apply (the pre-rewrite path, as Tyk).
+    /// Where response header transforms apply: the request's API, method and path before any
+    /// rewrite, as Tyk. The strings are copied (the pipeline's change as loops run).
     void set_transforms(const transform::ApiTransforms* transforms,
-                        std::string method,
-                        transform::MatchSubject subject,
+                        std::string_view method,
+                        std::string_view path,
+                        std::string_view listen_prefix,
                         const nlohmann::json* context) {
         transforms_ = transforms;
-        method_ = std::move(method);
-        subject_ = subject;
+        method_.assign(method);
+        path_.assign(path);
+        listen_prefix_.assign(listen_prefix);
         context_ = context;
     }
 
@@ -184,21 +194,24 @@ class ResponseSteps final : public BeforeResponse {
         done_ = true;
         const nlohmann::json* meta = stored_ ? &stored_->session.meta_data() : nullptr;
         if (response_headers != nullptr && transforms_ != nullptr) {
+            std::string storage;
+            const auto subject =
+                transform::match_subject(path_, listen_prefix_, *transforms_, storage);
             transform::apply_response_headers(*response_headers, transforms_->headers, method_,
-                                              subject_, meta, context_);
+                                              subject, meta, context_);
         }
         if (stored_ == nullptr || !stored_->session.modified()) {
             co_return;
         }
         std::vector<ApiLifetime> lifetimes;
-        lifetimes.push_back(ApiLifetime{api_.api_id, api_.session_lifetime,
-                                        api_.session_lifetime_respects_key_expiration});
+        lifetimes.push_back(ApiLifetime{api_->api_id, api_->session_lifetime,
+                                        api_->session_lifetime_respects_key_expiration});
         // Named, not a temporary inside co_await (g++ 12 coroutine bug).
         session::SessionStore::TtlFn ttl = SessionTtl{std::move(lifetimes), state_};
         auto [ec, saved] = co_await worker_.sessions().save_patch(
             stored_->storage_key, stored_->raw, stored_->session.changes(), ttl);
         if (ec || saved != session::SaveResult::saved) {
-            spdlog::warn("session save-back for api {} failed: {}", api_.api_id,
+            spdlog::warn("session save-back for api {} failed: {}", api_->api_id,
                          ec ? ec.message()
                             : (saved == session::SaveResult::gone ? "key deleted meanwhile"
                                                                   : "too many concurrent changes"));
@@ -207,30 +220,41 @@ class ResponseSteps final : public BeforeResponse {
 
   private:
     server::Worker& worker_;
-    const config::ApiDefinition& api_;
+    const config::ApiDefinition* api_;
     std::shared_ptr<const GatewayState> state_;
     session::StoredSession* stored_;
     const transform::ApiTransforms* transforms_ = nullptr;
     std::string method_;
-    transform::MatchSubject subject_;
+    std::string path_;
+    std::string listen_prefix_;
     const nlohmann::json* context_ = nullptr;
     bool done_ = false;
 };
 
-/// Removes the loop control parameters (`method`, `loop_limit`, `check_limits`) from a query.
+/// The most `tyk://` loops one request may take, whatever its `loop_limit` asks for.
+constexpr int kMaxLoopLimit = 100;
+
+/// Removes the loop control parameters (`method`, `loop_limit`, `check_limits`) from a query;
+/// the first `method` and `loop_limit` values (decoded, as Go's Query().Get) are returned.
 std::string strip_loop_params(std::string_view query, std::string& method, int& loop_limit) {
+    method = auth::query_param(query, "method").value_or("");
+    if (const auto limit = auth::query_param(query, "loop_limit")) {
+        // Tyk's strconv.Atoi; capped so a request cannot make the gateway spin.
+        const std::string_view value = *limit;
+        int parsed = 0;
+        const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+        if (ec == std::errc() && end == value.data() + value.size() && parsed >= 0) {
+            loop_limit = std::min(parsed, kMaxLoopLimit);
+        } else if (ec == std::errc::result_out_of_range && !value.starts_with('-')) {
+            loop_limit = kMaxLoopLimit;
+        }
+    }
     std::string out;
     while (!query.empty()) {
         const auto amp = query.find('&');
         const auto part = query.substr(0, amp);
-        const auto eq = part.find('=');
-        const auto name = part.substr(0, eq);
-        const auto value = eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
-        if (name == "method") {
-            method = std::string(value);
-        } else if (name == "loop_limit") {
-            loop_limit = std::atoi(std::string(value).c_str());
-        } else if (name != "check_limits") {
+        const auto name = part.substr(0, part.find('='));
+        if (name != "method" && name != "loop_limit" && name != "check_limits") {
             if (!out.empty()) {
                 out.push_back('&');
             }
@@ -403,7 +427,8 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
             transform::match_subject(current_path, current_prefix, transforms, subject_storage);
         const std::string method_name{req.method_string()};
         if (loops == 0) {
-            response_steps.set_transforms(&transforms, method_name, subject, &context);
+            response_steps.set_transforms(&transforms, method_name, current_path, current_prefix,
+                                          &context);
         }
         transform::apply_request_headers(req, transforms.headers, method_name, subject, meta,
                                          api.enable_context_vars ? &context : nullptr);
@@ -471,6 +496,11 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
                                                message, keep_alive, "loop_target");
             }
             if (!loop_method.empty()) {
+                if (!is_token(loop_method)) {
+                    const std::string message = "There was a problem proxying the request";
+                    co_return co_await reply_error(conn, line, http::status::internal_server_error,
+                                                   message, keep_alive, "loop_method");
+                }
                 req.method_string(loop_method);
             }
             // The loop path is relative to the target API's listen path.
@@ -486,7 +516,7 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
                 if (!stored || stored->storage_key != auth.stored->storage_key) {
                     stored = std::move(auth.stored);
                     meta = &stored->session.meta_data();
-                    response_steps.set_session(&*stored);
+                    response_steps.set_session(&*stored, *next);
                     if (api.enable_context_vars) {
                         context["token"] = auth.key;
                     }

@@ -728,7 +728,8 @@ std::string mangle_loop_hosts(std::string_view text) {
 }
 
 /// The load-time split of a rewrite target at its `$N` references (see RewriteTarget::pieces);
-/// empty when substituting groups piecewise could differ from Tyk's replace-all passes.
+/// empty when substituting groups piecewise could differ from Tyk's replace-all passes (the
+/// caller also refuses texts whose references interact, VarTemplate::exact()).
 std::vector<RewriteTarget::Piece>
 split_at_groups(std::string_view text, const std::vector<RewriteTarget::GroupRef>& refs) {
     for (const auto& a : refs) {
@@ -751,7 +752,8 @@ split_at_groups(std::string_view text, const std::vector<RewriteTarget::GroupRef
                             text[k - 1] == '.')) {
             --k;
         }
-        if (k > 0 && text[k - 1] == '$') {
+        if ((k > 0 && text[k - 1] == '$') ||
+            VarTemplate::tail_may_start_reference(text.substr(from, at - from))) {
             return {};
         }
         RewriteTarget::Piece piece;
@@ -793,7 +795,7 @@ RewriteTarget RewriteTarget::parse(std::string_view text) {
         i = end - 1;
     }
     target.vars = VarTemplate::parse(text);
-    if (!target.groups.empty()) {
+    if (!target.groups.empty() && !target.vars.exact()) {
         target.pieces = split_at_groups(text, target.groups);
     }
     return target;
@@ -908,7 +910,12 @@ RewriteResult apply_url_rewrite(const UrlRewriteRule& rule, const RewriteInput& 
                     result.target.append(group_value(piece.group));
                 }
             }
-            return result;
+            // A '$' in the result (a literal one, or in a value left unescaped because it
+            // starts with "http") could be read by Tyk's whole-text passes: redo it their way.
+            if (result.target.find('$') == std::string::npos) {
+                return result;
+            }
+            result.target.clear();
         }
     }
     std::string replaced = chosen->text;

@@ -485,6 +485,10 @@ std::string stringify(const nlohmann::json& value, bool escape) {
     return out;
 }
 
+bool VarTemplate::tail_may_start_reference(std::string_view literal) {
+    return tail_may_start_ref(literal);
+}
+
 VarTemplate VarTemplate::parse(std::string_view text) {
     VarTemplate t;
     t.source_ = std::string(text);

@@ -31,6 +31,11 @@ class VarTemplate {
 
     /// True when the text holds at least one reference.
     bool has_variables() const noexcept { return has_variables_; }
+    /// True when references interact so that expansion always emulates Tyk's string passes.
+    bool exact() const noexcept { return exact_; }
+    /// True when the end of `literal` could begin a `$tyk_meta`/`$tyk_context` reference that
+    /// text appended after it completes.
+    static bool tail_may_start_reference(std::string_view literal);
     const std::string& source() const noexcept { return source_; }
 
     /// Expands with `meta` (session meta_data object, may be null) and `context` (context

@@ -47,20 +47,14 @@ std::uint64_t download_count(std::uint16_t port, const std::string& target) {
     client.send_raw("GET " + target + " HTTP/1.1\r\nHost: t\r\n\r\n");
     http::response_parser<http::buffer_body> parser;
     parser.body_limit(boost::none);
-    boost::beast::flat_buffer buffer;
-    http::read_header(client.socket(), buffer, parser);
+    REQUIRE_FALSE(client.read_into(parser, true));
     REQUIRE(parser.get().result_int() == 200);
     std::vector<char> chunk(256 * 1024);
     std::uint64_t total = 0;
     while (!parser.is_done()) {
         parser.get().body().data = chunk.data();
         parser.get().body().size = chunk.size();
-        boost::system::error_code ec;
-        http::read(client.socket(), buffer, parser, ec);
-        if (ec == http::error::need_buffer) {
-            ec = {};
-        }
-        REQUIRE_FALSE(ec);
+        REQUIRE_FALSE(client.read_into(parser, false));
         total += chunk.size() - parser.get().body().size;
     }
     return total;

@@ -107,6 +107,7 @@ Json meta_api(const EchoServer& echo, const EchoServer& elsewhere) {
     rewrites.push_back(rewrite("/to-secret", "GET", "/to-secret", "tyk://other-api/secret"));
     rewrites.push_back(rewrite("/to-hidden", "GET", "/to-hidden", "tyk://hidden-api/inside"));
     rewrites.push_back(rewrite("/to-keyed", "GET", "/to-keyed", "tyk://keyed-target/k"));
+    rewrites.push_back(rewrite("/bad-method", "GET", "/bad-method", "tyk://self/x?method=GE%20T"));
     version["extended_paths"]["url_rewrites"] = rewrites;
     api["version_data"]["versions"]["Default"] = version;
     return api;
@@ -150,6 +151,11 @@ Json partly_broken_api(const EchoServer& echo) {
     rewrites.push_back(rewrite("/a", "GET", "/a(", "/never"));
     rewrites.push_back(rewrite("/b", "GET", "/b/(\\d+)", "/good/$1"));
     version["extended_paths"]["url_rewrites"] = rewrites;
+    // Framing headers set by transforms must never reach the wire as such.
+    version["global_headers"] =
+        Json::parse(R"({"Content-Length": "7", "Transfer-Encoding": "chunked"})");
+    version["global_response_headers"] = Json::parse(
+        R"({"Content-Length": "3", "Transfer-Encoding": "chunked", "Connection": "close"})");
     api["version_data"]["versions"]["Default"] = version;
     return api;
 }
@@ -420,6 +426,16 @@ TEST_CASE("URL rewrite triggers, payloads, other hosts and internal loops",
         CHECK(allowed.json()["path"] == "/k");
         CHECK(upstream_header(allowed.json(), "X-Target-User") == "alice");
     }
+    SECTION("loop limits are capped and loop methods must be HTTP tokens") {
+        auto huge = http_request(port, "GET", "/meta/selfloop?loop_limit=99999999999",
+                                 {{"Authorization", key}});
+        CHECK(huge.status == 500);
+        CHECK(huge.json()["error"] ==
+              "Loop level too deep. Found more than 100 loops in single request");
+        auto bad = http_request(port, "GET", "/meta/bad-method", {{"Authorization", key}});
+        CHECK(bad.status == 500);
+        CHECK(bad.json()["error"] == "There was a problem proxying the request");
+    }
     SECTION("an unknown loop target answers 500") {
         auto res = http_request(port, "GET", "/meta/nowhere", {{"Authorization", key}});
         CHECK(res.status == 500);
@@ -439,4 +455,37 @@ TEST_CASE("an invalid rewrite regex is reported at load and only that entry is s
     const std::string log = env.fx.gateway().log();
     CHECK(log.find("broken-api") != std::string::npos);
     CHECK(log.find("url_rewrites/0/match_pattern") != std::string::npos);
+}
+
+TEST_CASE("framing headers from transforms or Connection never change how bodies are sent",
+          "[integration][transforms]") {
+    Env env;
+    const auto port = env.port();
+    const std::string key = create_key(port, session_with_meta(default_meta()));
+
+    SECTION("transforms setting Content-Length, Transfer-Encoding and Connection") {
+        portcullis::test::HttpClient client(port); // one connection, kept alive throughout
+        for (int i = 0; i < 3; ++i) {
+            auto res = client.request("GET", "/broken/b/12");
+            REQUIRE(res.status == 200);
+            const Json e = res.json(); // the whole body arrived, framed correctly
+            CHECK(e["path"] == "/good/12");
+            CHECK(e["body_length"] == 0);
+            CHECK(upstream_header(e, "Transfer-Encoding") == "<absent>");
+        }
+    }
+    SECTION("a buffered body keeps its length when Connection names Content-Length") {
+        const auto served_before = env.echo.requests_served();
+        portcullis::test::HttpClient client(port);
+        auto res = client.request("POST", "/meta/form",
+                                  {{"Authorization", key},
+                                   {"Content-Type", "application/x-www-form-urlencoded"},
+                                   {"Connection", "keep-alive, Content-Length"}},
+                                  "name=zed&other=2");
+        REQUIRE(res.status == 200);
+        const Json e = res.json();
+        CHECK(e["body"] == "name=zed&other=2");
+        CHECK(upstream_header(e, "Content-Length") == "16");
+        CHECK(env.echo.requests_served() == served_before + 1); // no second, smuggled request
+    }
 }

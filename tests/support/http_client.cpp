@@ -1,13 +1,11 @@
 #include "tests/support/http_client.hpp"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-
-#include <sys/socket.h>
-#include <sys/time.h>
 
 namespace portcullis::test {
 
@@ -32,13 +30,59 @@ bool HttpResponse::has_header(std::string_view name) const {
     return false;
 }
 
-HttpClient::HttpClient(std::uint16_t port, std::chrono::milliseconds timeout) : socket_(ioc_) {
-    socket_.connect(tcp::endpoint{boost::asio::ip::make_address("127.0.0.1"), port});
-    timeval tv{};
-    tv.tv_sec = static_cast<long>(timeout.count() / 1000);
-    tv.tv_usec = static_cast<long>((timeout.count() % 1000) * 1000);
-    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+HttpClient::HttpClient(std::uint16_t port, std::chrono::milliseconds timeout)
+    : socket_(ioc_), timeout_(timeout) {
+    run([&](auto done) {
+        socket_.async_connect(tcp::endpoint{boost::asio::ip::make_address("127.0.0.1"), port},
+                              [done](boost::system::error_code ec) { done(ec, 0); });
+    });
+}
+
+template <class Start>
+boost::system::error_code HttpClient::run_for_result(Start&& start, std::size_t& transferred) {
+    // Asio's blocking calls ignore socket timeouts (they poll without one), so every operation
+    // runs asynchronously under the client's deadline.
+    boost::system::error_code result = boost::asio::error::would_block;
+    start([&result, &transferred](boost::system::error_code ec, std::size_t n) {
+        result = ec;
+        transferred = n;
+    });
+    ioc_.restart();
+    ioc_.run_for(timeout_);
+    if (result == boost::asio::error::would_block) {
+        boost::system::error_code ignored;
+        socket_.cancel(ignored);
+        ioc_.restart();
+        ioc_.run();
+        return boost::asio::error::timed_out;
+    }
+    return result;
+}
+
+template <class Start> std::size_t HttpClient::run(Start&& start) {
+    std::size_t transferred = 0;
+    if (const auto ec = run_for_result(std::forward<Start>(start), transferred)) {
+        throw boost::system::system_error(ec);
+    }
+    return transferred;
+}
+
+boost::system::error_code HttpClient::read_into(http::response_parser<http::buffer_body>& parser,
+                                                bool header_only) {
+    std::size_t n = 0;
+    auto ec = run_for_result(
+        [&](auto done) {
+            if (header_only) {
+                http::async_read_header(socket_, buffer_, parser, done);
+            } else {
+                http::async_read(socket_, buffer_, parser, done);
+            }
+        },
+        n);
+    if (ec == http::error::need_buffer) {
+        ec = {};
+    }
+    return ec;
 }
 
 HttpResponse HttpClient::read_response(bool head) {
@@ -48,7 +92,7 @@ HttpResponse HttpClient::read_response(bool head) {
     if (head) {
         parser.skip(true);
     }
-    http::read(socket_, buffer_, parser);
+    run([&](auto done) { http::async_read(socket_, buffer_, parser, done); });
     auto& msg = parser.get();
     HttpResponse out;
     out.status = msg.result_int();
@@ -81,12 +125,12 @@ HttpResponse HttpClient::request(const std::string& method,
     if (!has_length && (!body.empty() || method == "POST" || method == "PUT")) {
         req.prepare_payload();
     }
-    http::write(socket_, req);
+    run([&](auto done) { http::async_write(socket_, req, done); });
     return read_response(method == "HEAD");
 }
 
 void HttpClient::send_raw(const std::string& bytes) {
-    boost::asio::write(socket_, boost::asio::buffer(bytes));
+    run([&](auto done) { boost::asio::async_write(socket_, boost::asio::buffer(bytes), done); });
 }
 
 HttpResponse HttpClient::raw(const std::string& bytes) {
@@ -95,13 +139,17 @@ HttpResponse HttpClient::raw(const std::string& bytes) {
 }
 
 bool HttpClient::closed_by_peer() {
-    char c;
-    boost::system::error_code ec;
     if (buffer_.size() > 0) {
         return false;
     }
-    socket_.read_some(boost::asio::buffer(&c, 1), ec);
-    return ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset;
+    char c;
+    try {
+        run([&](auto done) { socket_.async_read_some(boost::asio::buffer(&c, 1), done); });
+    } catch (const boost::system::system_error& e) {
+        return e.code() == boost::asio::error::eof ||
+               e.code() == boost::asio::error::connection_reset;
+    }
+    return false; // data arrived: still open
 }
 
 HttpResponse http_request(std::uint16_t port,

@@ -3,7 +3,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <nlohmann/json.hpp>
 
@@ -30,7 +32,8 @@ struct HttpResponse {
 };
 
 /// A blocking HTTP/1.1 test client on one keep-alive connection to 127.0.0.1:port. Every socket
-/// operation has a timeout (SO_RCVTIMEO/SO_SNDTIMEO), so a test can never hang on it.
+/// operation runs under the client's timeout (asynchronously, on its own io_context), so a test
+/// can never hang on it.
 class HttpClient {
   public:
     explicit HttpClient(std::uint16_t port,
@@ -53,12 +56,22 @@ class HttpClient {
     /// True when the server has closed the connection (reads EOF within the timeout).
     bool closed_by_peer();
 
-    boost::asio::ip::tcp::socket& socket() { return socket_; }
+    /// Reads into a streaming parser under the timeout: the header only, or until the parser's
+    /// buffer is full or the message ends. Returns the error (timed_out on timeout).
+    boost::system::error_code
+    read_into(boost::beast::http::response_parser<boost::beast::http::buffer_body>& parser,
+              bool header_only);
 
   private:
+    /// Runs one asynchronous operation started by `start(handler)` to completion or timeout.
+    template <class Start> std::size_t run(Start&& start);
+    template <class Start>
+    boost::system::error_code run_for_result(Start&& start, std::size_t& transferred);
+
     boost::asio::io_context ioc_;
     boost::asio::ip::tcp::socket socket_;
     boost::beast::flat_buffer buffer_;
+    std::chrono::milliseconds timeout_;
 };
 
 /// One request on a fresh connection.
