@@ -125,7 +125,9 @@ struct RedisClient::Pending {
 };
 
 RedisClient::RedisClient(asio::io_context& ioc, ClientOptions options)
-    : ioc_(ioc), options_(std::move(options)), wake_(ioc) {}
+    : ioc_(ioc), options_(std::move(options)), wake_(ioc), first_attempt_(ioc) {
+    first_attempt_.expires_at(asio::steady_timer::time_point::max());
+}
 
 RedisClient::~RedisClient() {
     stopped_ = true;
@@ -139,6 +141,8 @@ void RedisClient::start() {
 void RedisClient::stop() {
     stopped_ = true;
     wake_.cancel();
+    first_attempt_done_ = true;
+    first_attempt_.cancel();
     drop_link();
 }
 
@@ -231,6 +235,11 @@ awaitable<std::pair<error_code, Reply>> RedisClient::send(std::vector<std::strin
 }
 
 awaitable<std::pair<error_code, Reply>> RedisClient::command(std::vector<std::string> args) {
+    if (!connected_ && !first_attempt_done_) {
+        // Just started: wait for the first connection instead of failing requests that arrive
+        // while it is being made.
+        co_await first_attempt_.async_wait(use_nothrow);
+    }
     if (!connected_) {
         co_return std::pair{make_error_code(Errc::unavailable), Reply{}};
     }
@@ -317,6 +326,13 @@ awaitable<void> RedisClient::run(std::shared_ptr<RedisClient> self) {
         const error_code ec = co_await self->connect_once();
         if (self->stopped_) {
             break;
+        }
+        if (!self->first_attempt_done_) {
+            self->first_attempt_done_ = true;
+            if (!ec && self->link_ && self->link_->ac != nullptr) {
+                self->connected_ = true; // before waking the commands that wait for it
+            }
+            self->first_attempt_.cancel();
         }
         if (!ec && self->link_ && self->link_->ac != nullptr) {
             self->connected_ = true;

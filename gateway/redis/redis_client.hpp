@@ -57,7 +57,9 @@ class RedisClient : public std::enable_shared_from_this<RedisClient> {
     bool connected() const noexcept { return connected_; }
 
     /// Sends one command (binary-safe arguments). On success the reply may still be a Redis
-    /// error reply; `ec` is Errc::server_error then.
+    /// error reply; `ec` is Errc::server_error then. While the first connection attempt after
+    /// start() is still running (bounded by the connect timeout) a command waits for it;
+    /// afterwards a command fails at once with Errc::unavailable whenever Redis is down.
     awaitable<std::pair<error_code, Reply>> command(std::vector<std::string> args);
 
     /// Consecutive command timeouts after which the connection is dropped and re-made.
@@ -84,6 +86,8 @@ class RedisClient : public std::enable_shared_from_this<RedisClient> {
     int consecutive_timeouts_ = 0;
     std::string last_error_;  // why the last connect attempt failed, for the log
     asio::steady_timer wake_; // cancelled to wake the run loop (disconnect, stop)
+    bool first_attempt_done_ = false;
+    asio::steady_timer first_attempt_; // cancelled when the first connect attempt has ended
 };
 
 } // namespace portcullis::redis

@@ -125,6 +125,24 @@ TEST_CASE("redis client fails fast while Redis is unreachable", "[redis]") {
     CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(100));
 }
 
+TEST_CASE("a command sent right after start waits for the first connection", "[redis]") {
+    RedisServer server;
+    Connected c{server.port()}; // started, not yet connected: no wait_connected()
+    REQUIRE_FALSE(c.client->connected());
+    auto [ec, reply] = c.run({"PING"});
+    REQUIRE_FALSE(ec);
+    CHECK(reply.str == "PONG");
+}
+
+TEST_CASE("a command sent right after start against no Redis fails within the connect timeout",
+          "[redis]") {
+    Connected c{test::free_port()};
+    const auto t0 = std::chrono::steady_clock::now();
+    auto [ec, reply] = c.run({"GET", "x"});
+    CHECK(ec == redis::Errc::unavailable);
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
+}
+
 TEST_CASE("redis client reconnects after the server is killed and restarted", "[redis]") {
     RedisServer server;
     Connected c{server.port()};
