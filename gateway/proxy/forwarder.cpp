@@ -102,6 +102,100 @@ awaitable<bool> send_continue(server::ClientConnection& client,
     co_return !ec;
 }
 
+/// Responses that may carry a body a step can read (not 1xx, 204 or 304).
+bool wants_whole_body(const http::response_header<>& res) {
+    const unsigned code = res.result_int();
+    return code >= 200 && code != 204 && code != 304;
+}
+
+/// Reads the whole upstream body (at most `plan.max_response_body` bytes), lets the response
+/// body step change it, runs BeforeResponse, and sends it with a Content-Length. Nothing has
+/// been sent to the client yet, so failures still get an error reply.
+awaitable<ForwardResult> send_transformed(server::ClientConnection& client,
+                                          UpstreamConnectionPtr& upstream,
+                                          ResponseParser& resp,
+                                          const ForwardPlan& plan,
+                                          bool client_keep_alive,
+                                          Clock::duration upstream_latency) {
+    const auto& cfg = *client.worker.state()->config;
+    const auto upstream_timeout = to_steady(cfg.proxy_default_timeout);
+    const std::size_t limit = plan.max_response_body;
+    UpstreamConnection& up = *upstream;
+    auto& res = resp.get();
+    if (const auto length = resp.content_length(); length && *length > limit) {
+        spdlog::warn("upstream {} response body over the {} byte limit", plan.target->authority(),
+                     limit);
+        co_return co_await reply_error(client, http::status::internal_server_error,
+                                       "Response body too large", true, "response_too_large");
+    }
+    std::string body;
+    char* const relay = client.relay_buffer();
+    constexpr std::size_t kRelaySize = server::ClientConnection::kRelayBufferSize;
+    while (!resp.is_done()) {
+        res.body().data = relay;
+        res.body().size = kRelaySize;
+        up.stream.expires_after(upstream_timeout);
+        auto [ec, n] = co_await http::async_read(up.stream, up.buffer, resp, use_nothrow);
+        if (ec == http::error::need_buffer) {
+            ec = {};
+        }
+        if (ec) {
+            spdlog::warn("upstream {} response failed: {}", plan.target->authority(), ec.message());
+            if (is_timeout(ec)) {
+                co_return co_await reply_error(client, http::status::gateway_timeout, kTimeoutError,
+                                               true, "upstream_timeout");
+            }
+            co_return co_await reply_error(client, http::status::bad_gateway, kProxyError, true,
+                                           "upstream_body");
+        }
+        body.append(relay, kRelaySize - res.body().size);
+        if (body.size() > limit) {
+            spdlog::warn("upstream {} response body over the {} byte limit",
+                         plan.target->authority(), limit);
+            co_return co_await reply_error(client, http::status::internal_server_error,
+                                           "Response body too large", true, "response_too_large");
+        }
+    }
+    if (resp.keep_alive() && !resp.need_eof() && up.buffer.size() == 0) {
+        client.worker.upstream_pool().release(std::move(upstream));
+    }
+
+    plan.response_body->apply(res, body);
+    if (plan.before_response != nullptr) {
+        co_await plan.before_response->run(&res);
+    }
+    res.erase(http::field::content_length);
+    res.erase(http::field::transfer_encoding);
+    strip_hop_by_hop(res);
+    const bool keep_client = client_keep_alive && !client.worker.draining();
+    res.content_length(body.size());
+    res.version(11);
+    res.keep_alive(keep_client);
+
+    ForwardResult result;
+    result.status = res.result_int();
+    result.upstream_latency = upstream_latency;
+    res.body().data = nullptr;
+    res.body().size = 0;
+    res.body().more = false;
+    http::serializer<false, http::buffer_body> rs{res};
+    const auto write_timeout = to_steady(cfg.http_server_options.write_timeout);
+    client.stream.expires_after(write_timeout);
+    auto [hwec, hwn] = co_await http::async_write_header(client.stream, rs, use_nothrow);
+    if (!hwec && !body.empty()) {
+        client.stream.expires_after(write_timeout);
+        auto [bwec, bwn] =
+            co_await asio::async_write(client.stream, asio::buffer(body), use_nothrow);
+        hwec = bwec;
+    }
+    if (hwec) {
+        result.error = "client_gone";
+        co_return result;
+    }
+    result.keep_client = keep_client;
+    co_return result;
+}
+
 } // namespace
 
 awaitable<std::optional<ForwardResult>> read_request_body(server::ClientConnection& client,
@@ -339,6 +433,12 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
         break;
     }
     result.upstream_latency = Clock::now() - sent_at;
+
+    if (plan.response_body != nullptr && !is_head && wants_whole_body(resp->get()) &&
+        plan.response_body->wants(resp->get())) {
+        co_return co_await send_transformed(client, up, *resp, plan, client_keep_alive,
+                                            result.upstream_latency);
+    }
 
     // send the response header (response steps first: framing is decided after them)
     auto& res = resp->get();

@@ -31,6 +31,18 @@ class BeforeResponse {
     virtual awaitable<void> run(Fields* response_headers) = 0;
 };
 
+/// A step that needs the whole upstream response body (response body transforms). The forwarder
+/// reads the body (bounded), lets the step change the header and body, runs BeforeResponse, and
+/// sends the result with a Content-Length.
+class ResponseBodyStep {
+  public:
+    virtual ~ResponseBodyStep() = default;
+    /// Whether this response is to be read whole; otherwise it streams as usual.
+    virtual bool wants(const http::response_header<>& response) const = 0;
+    /// Changes `body` (and header fields such as Content-Encoding) in place. Never throws.
+    virtual void apply(http::response_header<>& response, std::string& body) = 0;
+};
+
 /// Everything the forward phase needs to know about where the request goes.
 struct ForwardPlan {
     const config::TargetUrl* target = nullptr; // must outlive the forward call
@@ -41,6 +53,10 @@ struct ForwardPlan {
     /// When set, the body was read whole by read_request_body() (and may have been changed):
     /// it is sent with a Content-Length instead of being streamed from the client.
     const std::string* buffered_body = nullptr;
+    /// Optional; must outlive the forward call. Bodies it wants are read whole, at most
+    /// `max_response_body` bytes (500 "Response body too large" beyond).
+    ResponseBodyStep* response_body = nullptr;
+    std::size_t max_response_body = 0;
 };
 
 /// What happened while forwarding, for the access log and the connection loop.

@@ -231,6 +231,76 @@ class ResponseSteps final : public BeforeResponse {
     bool done_ = false;
 };
 
+/// The request id for a log line: the context variable when there is one, else a new one.
+std::string request_id_of(const nlohmann::json& context) {
+    if (const auto it = context.find("request_id"); it != context.end() && it->is_string()) {
+        return it->get<std::string>();
+    }
+    return transform::new_request_id();
+}
+
+/// Tyk's response body transform as a forwarder step: the upstream body (gzip/deflate decoded)
+/// rendered through the matching `transform_response` template; re-encoded when the client
+/// accepts that encoding, else sent plain. Lives in the request's frame.
+class ResponseBodyTransform final : public ResponseBodyStep {
+  public:
+    ResponseBodyTransform(const transform::BodyTransform& transform,
+                          const nlohmann::json* meta,
+                          const nlohmann::json* context,
+                          std::string accept_encoding,
+                          std::size_t max_body)
+        : transform_(transform), meta_(meta), context_(context),
+          accept_encoding_(std::move(accept_encoding)), max_body_(max_body) {}
+
+    void set_meta(const nlohmann::json* meta) { meta_ = meta; }
+
+    bool wants(const http::response_header<>&) const override { return true; }
+
+    void apply(http::response_header<>& response, std::string& body) override {
+        const std::string encoding{response[http::field::content_encoding]};
+        const bool compressed = encoding == "gzip" || encoding == "deflate";
+        std::string plain;
+        if (compressed) {
+            auto decoded = transform::decode_content(encoding, body, max_body_);
+            if (!decoded) {
+                spdlog::warn("response body transform skipped: the {} body does not decode",
+                             encoding);
+                return;
+            }
+            plain = std::move(*decoded);
+        } else if (!encoding.empty() && !boost::beast::iequals(encoding, "identity")) {
+            spdlog::warn("response body transform skipped: Content-Encoding {} not supported",
+                         encoding);
+            return;
+        } else {
+            plain = std::move(body);
+        }
+        std::string out;
+        const std::string error =
+            transform::render_body_transform(transform_, plain, meta_, context_, out);
+        if (!error.empty()) {
+            spdlog::warn("response body transform: {}", error);
+        }
+        if (compressed && accepts(encoding)) {
+            body = transform::encode_content(encoding, out);
+        } else {
+            response.erase(http::field::content_encoding);
+            body = std::move(out);
+        }
+    }
+
+  private:
+    bool accepts(std::string_view encoding) const {
+        return std::string_view(accept_encoding_).find(encoding) != std::string_view::npos;
+    }
+
+    const transform::BodyTransform& transform_;
+    const nlohmann::json* meta_;
+    const nlohmann::json* context_;
+    std::string accept_encoding_;
+    std::size_t max_body_;
+};
+
 /// The most `tyk://` loops one request may take, whatever its `loop_limit` asks for.
 constexpr int kMaxLoopLimit = 100;
 
@@ -413,6 +483,11 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
 
     // header transforms, then URL rewrite (internal loops re-enter here for the target API)
     ResponseSteps response_steps{conn.worker, api, state, stored ? &*stored : nullptr};
+    std::optional<ResponseBodyTransform> response_transform;
+    const std::size_t max_response_body =
+        cfg.http_server_options.max_response_body_size > 0
+            ? static_cast<std::size_t>(cfg.http_server_options.max_response_body_size)
+            : cfg.portcullis.max_buffered_body_bytes;
     const config::ApiDefinition* current = &api;
     std::string current_prefix{listen_prefix};
     std::string current_path{path};
@@ -429,6 +504,37 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
         if (loops == 0) {
             response_steps.set_transforms(&transforms, method_name, current_path, current_prefix,
                                           &context);
+        }
+        if (loops == 0) {
+            if (const auto* rt =
+                    transform::find_endpoint(transforms.body_response, method_name, subject)) {
+                response_transform.emplace(
+                    rt->spec, meta, api.enable_context_vars ? &context : nullptr,
+                    std::string(req[http::field::accept_encoding]), max_response_body);
+            }
+        }
+
+        // body transform, then header transforms, then URL rewrite (Tyk's order)
+        if (const auto* bt =
+                transform::find_endpoint(transforms.body_request, method_name, subject)) {
+            if (!body_buffered && !rp.is_done()) {
+                const auto failed = co_await buffer_body(conn, line, rp, body_limit, body);
+                if (failed) {
+                    co_return *failed;
+                }
+            }
+            body_buffered = true;
+            std::string rendered;
+            const std::string error = transform::render_body_transform(
+                bt->spec, body, meta, current->enable_context_vars ? &context : nullptr, rendered);
+            if (error.empty()) {
+                body.clear();
+                transform::VarTemplate::parse(rendered).expand_into(body, meta, &context, true);
+            } else {
+                spdlog::warn("api {}: request body transform failed (request {}), original body "
+                             "sent: {}",
+                             current->api_id, request_id_of(context), error);
+            }
         }
         transform::apply_request_headers(req, transforms.headers, method_name, subject, meta,
                                          api.enable_context_vars ? &context : nullptr);
@@ -517,6 +623,9 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
                     stored = std::move(auth.stored);
                     meta = &stored->session.meta_data();
                     response_steps.set_session(&*stored, *next);
+                    if (response_transform) {
+                        response_transform->set_meta(meta);
+                    }
                     if (api.enable_context_vars) {
                         context["token"] = auth.key;
                     }
@@ -553,6 +662,8 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
     plan.max_request_body = cfg.http_server_options.max_request_body_size;
     plan.before_response = &response_steps;
     plan.buffered_body = body_buffered ? &body : nullptr;
+    plan.response_body = response_transform ? &*response_transform : nullptr;
+    plan.max_response_body = max_response_body;
     const ForwardResult result = co_await forward(conn, rp, std::move(plan));
 
     // response steps (if forward could not run them before the response, e.g. an upstream error)

@@ -78,6 +78,10 @@ compile_api_transforms(const config::ApiDefinition& api,
         compile_header_transforms(api, *out->version, out->match, ignore_canonical, errors);
     out->url_rewrites = compile_url_rewrites(api, *out->version, out->match, errors);
     out->internal = compile_internal(api, *out->version, out->match, errors);
+    out->body_request =
+        compile_body_transforms(api, *out->version, out->match, "transform", errors);
+    out->body_response =
+        compile_body_transforms(api, *out->version, out->match, "transform_response", errors);
     return out;
 }
 

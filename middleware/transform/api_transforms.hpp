@@ -3,6 +3,7 @@
 #include "config/api_definition.hpp"
 #include "config/config_error.hpp"
 #include "config/gateway_config.hpp"
+#include "middleware/transform/body_transform.hpp"
 #include "middleware/transform/endpoint_matcher.hpp"
 #include "middleware/transform/header_transform.hpp"
 #include "middleware/transform/url_rewrite.hpp"
@@ -26,6 +27,8 @@ struct ApiTransforms {
     MatchOptions match;
     HeaderTransforms headers;
     std::vector<Endpoint<UrlRewriteRule>> url_rewrites;
+    std::vector<Endpoint<BodyTransform>> body_request;  // extended_paths.transform
+    std::vector<Endpoint<BodyTransform>> body_response; // extended_paths.transform_response
     /// `extended_paths.internal`: endpoints only `tyk://` loops may reach (else 403).
     std::vector<Endpoint<InternalOnly>> internal;
 };

@@ -1,0 +1,3 @@
+module portcullis/difftest
+
+go 1.19
