@@ -2,7 +2,9 @@
 // 10-rule API, trigger evaluation, and `$tyk_meta.`/`$tyk_context.` expansion into headers.
 // Each reports ns per request and heap allocations per request ("allocs").
 #include "bench/alloc_counter.hpp"
+#include "middleware/keys/base64.hpp"
 #include "middleware/transform/api_transforms.hpp"
+#include "middleware/transform/body_transform.hpp"
 #include "middleware/transform/header_transform.hpp"
 #include "middleware/transform/url_rewrite.hpp"
 #include "middleware/transform/variables.hpp"
@@ -197,6 +199,70 @@ void BM_RequestHeaderTransforms(benchmark::State& state) {
     report_allocations(state, before);
 }
 BENCHMARK(BM_RequestHeaderTransforms);
+
+/// A ~1 KiB JSON body: 24 string fields, two numbers and an 8-item list.
+std::string one_kib_body() {
+    json body = json::object();
+    for (int i = 0; i < 24; ++i) {
+        body["field_" + std::to_string(i)] = "value number " + std::to_string(i * 7919);
+    }
+    body["count"] = 42;
+    body["ratio"] = 0.75;
+    json items = json::array();
+    for (int i = 0; i < 8; ++i) {
+        json item = json::object();
+        item["id"] = i;
+        item["name"] = "item-" + std::to_string(i);
+        items.push_back(item);
+    }
+    body["items"] = items;
+    return body.dump();
+}
+
+/// A request body transform as the pipeline runs it: parse the JSON body, add _tyk_meta and
+/// _tyk_context, execute a 20-action template.
+void BM_BodyTransform1KiB20Actions(benchmark::State& state) {
+    const std::string text =
+        R"({"user": "{{ ._tyk_meta.user }}", "id": {{ ._tyk_meta.id }}, )"
+        R"("path": "{{ ._tyk_context.path }}", "f0": "{{ .field_0 }}", "f1": "{{ .field_1 }}", )"
+        R"("f2": "{{ .field_2 | upper }}", "count": {{ .count }}, "ratio": {{ .ratio }}, )"
+        R"("items": [{{ range $i, $e := .items }}{{ if $i }},{{ end }}{{ $e.id }}{{ end }}], )"
+        R"("n": {{ len .items }}, "first": {{ jsonMarshal (index .items 0) }}, )"
+        R"("has": {{ if .field_3 }}true{{ else }}false{{ end }}})";
+    json entry = json::object();
+    entry["path"] = "/t";
+    entry["method"] = "POST";
+    entry["template_data"] = json::object();
+    entry["template_data"]["input_type"] = "json";
+    entry["template_data"]["template_mode"] = "blob";
+    entry["template_data"]["enable_session"] = true;
+    entry["template_data"]["template_source"] = keys::base64_encode(text);
+    json paths = json::object();
+    paths["transform"] = json::array();
+    paths["transform"].push_back(entry);
+    const auto api = make_api(paths);
+    std::vector<config::ConfigError> errors;
+    const auto transforms = compile_body_transforms(api, api.version_data.versions[0],
+                                                    MatchOptions{}, "transform", errors);
+    if (!errors.empty() || transforms.size() != 1) {
+        state.SkipWithError("template did not compile");
+        return;
+    }
+    const std::string body = one_kib_body();
+    const json meta = session_meta();
+    const json context = context_vars();
+    std::string out;
+    const auto before = bench::allocations();
+    for (auto _ : state) {
+        out.clear();
+        const auto error = render_body_transform(transforms[0].spec, body, &meta, &context, out);
+        benchmark::DoNotOptimize(error);
+        benchmark::DoNotOptimize(out.data());
+    }
+    report_allocations(state, before);
+    state.counters["body_bytes"] = static_cast<double>(body.size());
+}
+BENCHMARK(BM_BodyTransform1KiB20Actions);
 
 } // namespace
 
