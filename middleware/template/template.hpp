@@ -16,7 +16,7 @@ namespace portcullis::tmpl {
 /// is an execution error.
 struct Limits {
     std::size_t max_output_bytes = 16 * 1024 * 1024;
-    int max_template_depth = 64;                     // nested {{template}} / {{block}} calls
+    int max_template_depth = 64;                    // nested {{template}} / {{block}} calls
     std::uint64_t max_range_iterations = 1'000'000; // all range loops of one execution together
 };
 

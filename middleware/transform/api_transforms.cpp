@@ -1,6 +1,7 @@
 #include "middleware/transform/api_transforms.hpp"
 
 #include "config/json_reader.hpp"
+#include "middleware/transform/endpoint_list.hpp"
 
 namespace portcullis::transform {
 
@@ -12,25 +13,9 @@ std::vector<Endpoint<InternalOnly>> compile_internal(const config::ApiDefinition
                                                      const config::VersionInfo& version,
                                                      const MatchOptions& options,
                                                      std::vector<config::ConfigError>& errors) {
-    std::vector<Endpoint<InternalOnly>> out;
-    if (!version.use_extended_paths || !version.extended_paths.is_object()) {
-        return out;
-    }
-    const auto it = version.extended_paths.find("internal");
-    if (it == version.extended_paths.end() || it->is_null()) {
-        return out;
-    }
-    const std::string base = "/version_data/versions/" + config::json_pointer_token(version.key) +
-                             "/extended_paths/internal";
-    if (!it->is_array()) {
-        errors.push_back(config::ConfigError{api.source_file, base, 0, 0,
-                                             config::type_mismatch("an array", *it)});
-        return out;
-    }
-    for (std::size_t i = 0; i < it->size(); ++i) {
-        try {
-            const config::JsonReader reader((*it)[i], api.source_file,
-                                            base + "/" + std::to_string(i));
+    return compile_endpoint_list<InternalOnly>(
+        api, version, "internal", errors,
+        [&](const config::JsonReader& reader) -> std::optional<Endpoint<InternalOnly>> {
             bool disabled = false;
             std::string path;
             std::string method;
@@ -38,19 +23,15 @@ std::vector<Endpoint<InternalOnly>> compile_internal(const config::ApiDefinition
             reader.read("path", path);
             reader.read("method", method);
             if (disabled) {
-                continue;
+                return std::nullopt;
             }
             std::string error;
             auto pattern = PathPattern::compile(path, options, error);
             if (!pattern) {
                 reader.fail("path", "invalid path pattern: " + error);
             }
-            out.push_back(Endpoint<InternalOnly>{std::move(*pattern), std::move(method), {}});
-        } catch (const config::ConfigException& e) {
-            errors.push_back(e.error());
-        }
-    }
-    return out;
+            return Endpoint<InternalOnly>{std::move(*pattern), std::move(method), {}};
+        });
 }
 
 } // namespace

@@ -3,6 +3,7 @@
 #include "config/json_reader.hpp"
 #include "middleware/core/text.hpp"
 #include "middleware/keys/base64.hpp"
+#include "middleware/transform/endpoint_list.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -830,34 +831,10 @@ compile_body_transforms(const config::ApiDefinition& api,
                         const MatchOptions& options,
                         std::string_view list,
                         std::vector<config::ConfigError>& errors) {
-    std::vector<Endpoint<BodyTransform>> out;
-    if (!version.use_extended_paths || !version.extended_paths.is_object()) {
-        return out;
-    }
-    const auto it = version.extended_paths.find(list);
-    if (it == version.extended_paths.end() || it->is_null()) {
-        return out;
-    }
-    const std::string base = "/version_data/versions/" + config::json_pointer_token(version.key) +
-                             "/extended_paths/" + std::string(list);
-    if (!it->is_array()) {
-        errors.push_back(config::ConfigError{api.source_file, base, 0, 0,
-                                             config::type_mismatch("an array", *it)});
-        return out;
-    }
     const bool response = list == "transform_response";
-    for (std::size_t i = 0; i < it->size(); ++i) {
-        try {
-            const config::JsonReader reader((*it)[i], api.source_file,
-                                            base + "/" + std::to_string(i));
-            if (auto entry = read_entry(reader, options, response)) {
-                out.push_back(std::move(*entry));
-            }
-        } catch (const config::ConfigException& e) {
-            errors.push_back(e.error());
-        }
-    }
-    return out;
+    return compile_endpoint_list<BodyTransform>(
+        api, version, list, errors,
+        [&](const config::JsonReader& reader) { return read_entry(reader, options, response); });
 }
 
 std::optional<Json> body_root_json(std::string_view body, std::string* error) {

@@ -3,6 +3,7 @@
 #include "config/json_reader.hpp"
 #include "middleware/core/text.hpp"
 #include "middleware/transform/context_vars.hpp"
+#include "middleware/transform/endpoint_list.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -806,33 +807,9 @@ compile_url_rewrites(const config::ApiDefinition& api,
                      const config::VersionInfo& version,
                      const MatchOptions& options,
                      std::vector<config::ConfigError>& errors) {
-    std::vector<Endpoint<UrlRewriteRule>> out;
-    if (!version.use_extended_paths || !version.extended_paths.is_object()) {
-        return out;
-    }
-    const auto it = version.extended_paths.find("url_rewrites");
-    if (it == version.extended_paths.end() || it->is_null()) {
-        return out;
-    }
-    const std::string base = "/version_data/versions/" + config::json_pointer_token(version.key) +
-                             "/extended_paths/url_rewrites";
-    if (!it->is_array()) {
-        errors.push_back(config::ConfigError{api.source_file, base, 0, 0,
-                                             config::type_mismatch("an array", *it)});
-        return out;
-    }
-    for (std::size_t i = 0; i < it->size(); ++i) {
-        try {
-            const config::JsonReader reader((*it)[i], api.source_file,
-                                            base + "/" + std::to_string(i));
-            if (auto entry = read_entry(reader, options)) {
-                out.push_back(std::move(*entry));
-            }
-        } catch (const config::ConfigException& e) {
-            errors.push_back(e.error());
-        }
-    }
-    return out;
+    return compile_endpoint_list<UrlRewriteRule>(
+        api, version, "url_rewrites", errors,
+        [&](const config::JsonReader& reader) { return read_entry(reader, options); });
 }
 
 RewriteResult apply_url_rewrite(const UrlRewriteRule& rule, const RewriteInput& input) {
