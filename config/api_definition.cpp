@@ -167,6 +167,12 @@ ApiDefinition parse_api_definition(const nlohmann::json& value, const std::strin
     api.auth = read_effective_auth(root);
     root.read("disable_rate_limit", api.disable_rate_limit);
     root.read("disable_quota", api.disable_quota);
+    {
+        const auto limit = root.object("global_rate_limit");
+        limit.read("rate", api.global_rate_limit.rate);
+        limit.read("per", api.global_rate_limit.per);
+        limit.read("disabled", api.global_rate_limit.disabled);
+    }
     root.read("enable_context_vars", api.enable_context_vars);
     root.read("strip_auth_data", api.strip_auth_data);
     root.read("session_lifetime", api.session_lifetime);

@@ -23,6 +23,13 @@ struct ProxyConfig {
     bool ssl_insecure_skip_verify = false; // proxy.transport.ssl_insecure_skip_verify
 };
 
+/// A rate limit: `rate` requests per `per` seconds (`rate` <= 0: none).
+struct RateLimitSpec {
+    double rate = 0;
+    double per = 0;
+    bool disabled = false;
+};
+
 /// One entry of `version_data.versions`.
 struct VersionInfo {
     std::string key;  // the map key it was stored under
@@ -72,6 +79,7 @@ struct ApiDefinition {
     AuthTokenConfig auth; // effective token auth config (auth_configs.authToken wins over auth)
     bool disable_rate_limit = false;
     bool disable_quota = false;
+    RateLimitSpec global_rate_limit; // API-wide limit, on keyless APIs too
     bool enable_context_vars = false;
     bool strip_auth_data = false;
     std::int64_t session_lifetime = 0;

@@ -126,6 +126,7 @@ PortcullisOptions read_portcullis_options(const JsonReader& reader) {
     read_log_level(reader, "log_level", options.log_level);
     read_log_level(reader, "access_log", options.access_log);
     reader.read("test_hooks", options.test_hooks);
+    reader.read("rate_limiter_fail_open", options.rate_limiter_fail_open);
     return options;
 }
 
@@ -246,6 +247,7 @@ GatewayConfig parse_gateway_config(std::string_view text, const std::string& fil
     root.read("enable_sentinel_rate_limiter", config.enable_sentinel_rate_limiter);
     root.read("enable_fixed_window_rate_limiter", config.enable_fixed_window_rate_limiter);
     root.read("rate_limit_response_headers", config.rate_limit_response_headers);
+    root.read("drl_threshold", config.drl_threshold);
     root.read("global_session_lifetime", config.global_session_lifetime);
     root.read("force_global_session_lifetime", config.force_global_session_lifetime);
     root.read("hide_generator_header", config.hide_generator_header);

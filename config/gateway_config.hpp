@@ -64,6 +64,9 @@ struct PortcullisOptions {
     /// Test-only request hooks (header `X-Portcullis-Test-Meta: key=value` sets a metadata key
     /// through the save-back path). Never enable in production.
     bool test_hooks = false;
+    /// When Redis cannot answer a rate-limit check, let the request through instead of
+    /// answering 503. Quotas always fail closed.
+    bool rate_limiter_fail_open = false;
 };
 
 /// The gateway configuration read from a Tyk `tyk.conf`. Unknown fields are ignored.
@@ -92,7 +95,8 @@ struct GatewayConfig {
     bool enable_redis_rolling_limiter = false;
     bool enable_sentinel_rate_limiter = false;
     bool enable_fixed_window_rate_limiter = false;
-    std::string rate_limit_response_headers = "quotas";
+    int drl_threshold = 5; // read for compatibility; the default limiter is exact (see README)
+    std::string rate_limit_response_headers = "quotas"; // "quotas" or "rate_limits"
     std::int64_t global_session_lifetime = 0;
     bool force_global_session_lifetime = false;
     bool hide_generator_header = false;

@@ -9,6 +9,7 @@
 #include "middleware/core/session_ttl.hpp"
 #include "middleware/keys/key_hash.hpp"
 #include "middleware/keys/token.hpp"
+#include "middleware/limits/limits.hpp"
 #include "middleware/proxy/upstream_target.hpp"
 
 #include <boost/beast/http/read.hpp>
@@ -196,6 +197,15 @@ awaitable<ApiReply> create_key(server::Worker& worker,
         co_return error_reply(http::status::service_unavailable,
                               "Failed to create key: session store unavailable");
     }
+    if (!custom_id.empty()) {
+        // A custom key id may have counters from an earlier key of the same name.
+        const std::string key_id = cfg.hash_keys ? keys::hash_key(token) : token;
+        std::vector<std::string> counters = limits::reset_keys(key_id, rights);
+        auto [reset_ec, reset_count] = co_await worker.sessions().remove(std::move(counters));
+        if (reset_ec) {
+            spdlog::warn("key create: quota counters not reset: {}", reset_ec.message());
+        }
+    }
     spdlog::info("key {} created", keys::hash_key(token).substr(0, 8));
     const bool report_hash = cfg.hash_keys;
     co_return action_reply(token, "added", report_hash ? keys::hash_key(token) : std::string{});
@@ -258,6 +268,14 @@ awaitable<ApiReply> update_key(server::Worker& worker,
         patch.fields.erase("last_updated");
         patch.fields.erase("quota_renews");
     }
+    const bool reset = query_value(query, "suppress_reset") != "1";
+    if (reset) {
+        // Tyk restarts the quota period on an update.
+        if (const auto rate = body.find("quota_renewal_rate");
+            rate != body.end() && rate->is_number()) {
+            patch.fields["quota_renews"] = unix_now() + json_int64(&*rate);
+        }
+    }
     const std::string storage = *storage_key_for(cfg, key, hashed);
     // Named std::function, not a lambda converted inside co_await (g++ 12 coroutine bug).
     const session::SessionStore::TtlFn ttl = TtlForState{state};
@@ -271,6 +289,17 @@ awaitable<ApiReply> update_key(server::Worker& worker,
     }
     if (result == session::SaveResult::conflict) {
         co_return error_reply(http::status::conflict, "Key is being changed concurrently, retry");
+    }
+    if (reset) {
+        const std::string key_id = hashed || !cfg.hash_keys ? key : keys::hash_key(key);
+        const Json no_rights = Json::object();
+        const auto rights = body.find("access_rights");
+        std::vector<std::string> counters =
+            limits::reset_keys(key_id, rights != body.end() ? *rights : no_rights);
+        auto [reset_ec, reset_count] = co_await worker.sessions().remove(std::move(counters));
+        if (reset_ec) {
+            spdlog::warn("key update: quota counters not reset: {}", reset_ec.message());
+        }
     }
     co_return action_reply(key, "modified");
 }

@@ -2,6 +2,7 @@
 
 #include "gateway/api/gateway_api.hpp"
 #include "gateway/common/logging.hpp"
+#include "gateway/limits/limiter.hpp"
 #include "gateway/proxy/forwarder.hpp"
 #include "gateway/server/client_connection.hpp"
 #include "gateway/server/worker.hpp"
@@ -13,6 +14,7 @@
 #include "middleware/proxy/upstream_target.hpp"
 #include "middleware/transform/api_transforms.hpp"
 #include "middleware/transform/context_vars.hpp"
+#include "middleware/transform/variables.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -114,14 +116,24 @@ struct AccessLine {
 
 /// Answers with a gateway-made error (Tyk's JSON body) and logs it; returns whether the
 /// connection may carry another request.
+void set_rate_limit_headers(Fields& fields, const limits::RateLimitHeaders& values) {
+    fields.set("X-RateLimit-Limit", std::to_string(values.limit));
+    fields.set("X-RateLimit-Remaining", std::to_string(values.remaining));
+    fields.set("X-RateLimit-Reset", std::to_string(values.reset));
+}
+
 awaitable<bool> reply_error(server::ClientConnection& conn,
                             const AccessLine& line,
                             http::status status,
                             const std::string& message,
                             bool keep_alive,
-                            const char* reason) {
+                            const char* reason,
+                            const limits::RateLimitHeaders* rate_headers = nullptr) {
     auto res = make_error_response(status, message, keep_alive,
                                    conn.worker.state()->config->hide_generator_header);
+    if (rate_headers != nullptr) {
+        set_rate_limit_headers(res.base(), *rate_headers);
+    }
     const bool keep = co_await server::write_reply(conn, res);
     line.write(res.result_int(), {}, reason);
     co_return keep;
@@ -187,6 +199,16 @@ class ResponseSteps final : public BeforeResponse {
         context_ = context;
     }
 
+    /// `X-RateLimit-*` on the response: the session's quota for `api_id` (`quotas`, Tyk's
+    /// default), or the rate limit the request was counted against (`rate_limits`).
+    void set_rate_headers(bool quotas,
+                          std::string api_id,
+                          std::optional<limits::RateLimitHeaders> rate) {
+        quota_headers_ = quotas;
+        rate_api_id_ = std::move(api_id);
+        rate_headers_ = rate;
+    }
+
     awaitable<void> run(Fields* response_headers) override {
         if (done_) {
             co_return;
@@ -199,6 +221,20 @@ class ResponseSteps final : public BeforeResponse {
                 transform::match_subject(path_, listen_prefix_, *transforms_, storage);
             transform::apply_response_headers(*response_headers, transforms_->headers, method_,
                                               subject, meta, context_);
+        }
+        if (response_headers != nullptr) {
+            // Tyk's quota headers overwrite whatever the upstream or a transform set.
+            if (quota_headers_ && stored_ != nullptr) {
+                set_rate_limit_headers(*response_headers,
+                                       limits::quota_headers(stored_->session, rate_api_id_));
+            } else if (!quota_headers_) {
+                response_headers->erase("X-RateLimit-Limit");
+                response_headers->erase("X-RateLimit-Remaining");
+                response_headers->erase("X-RateLimit-Reset");
+                if (rate_headers_) {
+                    set_rate_limit_headers(*response_headers, *rate_headers_);
+                }
+            }
         }
         if (stored_ == nullptr || !stored_->session.modified()) {
             co_return;
@@ -228,6 +264,9 @@ class ResponseSteps final : public BeforeResponse {
     std::string path_;
     std::string listen_prefix_;
     const nlohmann::json* context_ = nullptr;
+    bool quota_headers_ = true;
+    std::string rate_api_id_;
+    std::optional<limits::RateLimitHeaders> rate_headers_;
     bool done_ = false;
 };
 
@@ -398,6 +437,98 @@ awaitable<AuthOutcome> authenticate(server::Worker& worker,
     co_return out;
 }
 
+/// What the rate limit and quota step decided.
+struct LimitsOutcome {
+    Verdict verdict;                                      // set: reject with this
+    const char* reason = nullptr;                         // for the access log
+    std::optional<limits::RateLimitHeaders> rate_headers; // the rate limit counted against
+};
+
+/// Tyk's RateLimitAndQuotaCheck (keyed requests) then RateLimitForAPI, in one Redis round trip.
+/// A quota outcome is written into the session (saved back at the end of the request). When
+/// Redis cannot answer, the request fails closed (503) unless `rate_limiter_fail_open` is set
+/// and no quota is involved.
+awaitable<LimitsOutcome> check_limits(server::Worker& worker,
+                                      const config::GatewayConfig& cfg,
+                                      const config::ApiDefinition& api,
+                                      const transform::ApiTransforms& transforms,
+                                      session::StoredSession* stored,
+                                      std::string_view method,
+                                      const transform::MatchSubject& subject,
+                                      const nlohmann::json& context) {
+    LimitsOutcome out;
+    limits::LimitRequest request;
+    request.mode = limits::mode_of(cfg);
+    request.now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    limits::SessionPlan plan;
+    if (stored != nullptr) {
+        std::string pattern;
+        if (const auto text = limits::rate_limit_pattern(stored->session); !text.empty()) {
+            transform::VarTemplate::parse(text).expand_into(pattern, &stored->session.meta_data(),
+                                                            &context, false);
+        }
+        limits::SessionRequest facts;
+        facts.api_id = api.api_id;
+        facts.method = method;
+        facts.path = subject.without_listen_path;
+        facts.key_id =
+            std::string_view(stored->storage_key).substr(std::string_view("apikey-").size());
+        facts.pattern = pattern;
+        facts.rate_enabled = !api.disable_rate_limit;
+        facts.quota_enabled = !api.disable_quota;
+        facts.match = transforms.match;
+        plan = limits::plan_session(stored->session, facts);
+        request.session_rate = std::move(plan.rate);
+        request.quota = std::move(plan.quota);
+    }
+    request.api_rate = limits::plan_api(transforms.rate_limits, method, subject);
+    if (request.empty()) {
+        co_return out;
+    }
+    auto [ec, result] = co_await limits::run_limits(worker.sessions().redis_ptr(), request);
+    if (ec) {
+        if (cfg.portcullis.rate_limiter_fail_open && !request.quota) {
+            spdlog::warn("api {}: rate limit not checked ({}); request let through "
+                         "(rate_limiter_fail_open)",
+                         api.api_id, ec.message());
+            co_return out;
+        }
+        spdlog::warn("api {}: rate limit check failed: {}", api.api_id, ec.message());
+        out.verdict = Rejection{http::status::service_unavailable, "Rate limiter unavailable"};
+        out.reason = "limiter_unavailable";
+        co_return out;
+    }
+    if (result.quota && stored != nullptr) {
+        const auto outcome = limits::quota_outcome(result.quota->count, result.quota->expires_ms,
+                                                   request.quota->max, plan.limit.quota_renews);
+        limits::record_quota(stored->session, plan.limit.allowance_scope, outcome);
+    }
+    if (result.session_rate) {
+        out.rate_headers = result.session_rate->headers;
+    } else if (result.api_rate) {
+        out.rate_headers = result.api_rate->headers;
+    }
+    switch (result.verdict) {
+    case limits::Verdict::pass:
+        break;
+    case limits::Verdict::rate_limited:
+        out.verdict = Rejection{http::status::too_many_requests, "Rate Limit Exceeded"};
+        out.reason = "rate_limit";
+        break;
+    case limits::Verdict::quota_exceeded:
+        out.verdict = Rejection{http::status::forbidden, "Quota exceeded"};
+        out.reason = "quota";
+        break;
+    case limits::Verdict::api_rate_limited:
+        out.verdict = Rejection{http::status::too_many_requests, "API Rate Limit Exceeded"};
+        out.reason = "api_rate_limit";
+        break;
+    }
+    co_return out;
+}
+
 /// The proxy path of a request routed to `api`: auth, transforms, forward, respond.
 awaitable<bool> proxy_request(server::ClientConnection& conn,
                               RequestParser& rp,
@@ -483,6 +614,29 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
 
     // header transforms, then URL rewrite (internal loops re-enter here for the target API)
     ResponseSteps response_steps{conn.worker, api, state, stored ? &*stored : nullptr};
+
+    // rate limits and quotas: the key's, then the API's
+    {
+        const auto& transforms = state->transforms_for(api.api_id);
+        std::string storage;
+        const auto subject = transform::match_subject(path, listen_prefix, transforms, storage);
+        LimitsOutcome limited =
+            co_await check_limits(conn.worker, cfg, api, transforms, stored ? &*stored : nullptr,
+                                  req.method_string(), subject, context);
+        const bool quota_headers = cfg.rate_limit_response_headers != "rate_limits";
+        response_steps.set_rate_headers(quota_headers, api.api_id, limited.rate_headers);
+        if (limited.verdict) {
+            co_await response_steps.run(nullptr); // a quota change is saved on errors too
+            const limits::RateLimitHeaders* headers =
+                !quota_headers && limited.rate_headers &&
+                        limited.verdict->status == http::status::too_many_requests
+                    ? &*limited.rate_headers
+                    : nullptr;
+            co_return co_await reply_error(conn, line, limited.verdict->status,
+                                           limited.verdict->message, keep_alive, limited.reason,
+                                           headers);
+        }
+    }
     std::optional<ResponseBodyTransform> response_transform;
     const std::size_t max_response_body =
         cfg.http_server_options.max_response_body_size > 0

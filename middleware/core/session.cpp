@@ -6,18 +6,11 @@
 
 namespace portcullis {
 
-namespace {
-
 using Json = nlohmann::json;
-
-const Json& empty_object() {
-    static const Json kEmpty = Json::object();
-    return kEmpty;
-}
 
 // Integer reading shared by every int64 field: JSON integers that fit, and floats with an
 // integral value; anything else is the zero value.
-std::int64_t to_int64(const Json* value) {
+std::int64_t json_int64(const Json* value) {
     if (value == nullptr) {
         return 0;
     }
@@ -43,11 +36,26 @@ std::int64_t to_int64(const Json* value) {
     return 0;
 }
 
-double to_double(const Json* value) {
+double json_double(const Json* value) {
     if (value == nullptr || !value->is_number()) {
         return 0.0;
     }
     return value->get<double>();
+}
+
+namespace {
+
+const Json& empty_object() {
+    static const Json kEmpty = Json::object();
+    return kEmpty;
+}
+
+std::int64_t to_int64(const Json* value) {
+    return json_int64(value);
+}
+
+double to_double(const Json* value) {
+    return json_double(value);
 }
 
 std::string to_string(const Json* value) {
@@ -254,6 +262,12 @@ void Session::set_field(const std::string& name, Json value) {
     }
     SessionPatch patch;
     patch.fields.emplace(name, std::move(value));
+    record(std::move(patch));
+}
+
+void Session::set_at(const std::string& pointer, Json value) {
+    SessionPatch patch;
+    patch.at.emplace(pointer, std::move(value));
     record(std::move(patch));
 }
 

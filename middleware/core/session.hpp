@@ -12,6 +12,12 @@
 
 namespace portcullis {
 
+/// Lenient JSON number readers shared by every session field: an integer field reads JSON
+/// integers that fit in int64 and floats with an integral value; a missing, null or other value
+/// (or a fractional float) reads as 0. json_double reads any JSON number, else 0.
+std::int64_t json_int64(const nlohmann::json* value);
+double json_double(const nlohmann::json* value);
+
 /// One `allowed_urls` entry of an access definition (Tyk `user.AccessSpec`): `url` is a regular
 /// expression matched against the request path, `methods` the HTTP methods it allows.
 struct AllowedUrl {
@@ -99,6 +105,12 @@ class Session {
     void replace_meta(nlohmann::json object);
     /// Replaces the top-level field `name`. `meta_data` is routed to replace_meta().
     void set_field(const std::string& name, nlohmann::json value);
+
+    /// Sets the value at `pointer` (a JSON pointer such as
+    /// "/access_rights/a1/limit/quota_remaining") when its parent exists and is an object;
+    /// otherwise nothing changes here, and the patch does the same on the fresh copy it is replayed
+    /// onto.
+    void set_at(const std::string& pointer, nlohmann::json value);
 
     /// True once any mutator ran.
     bool modified() const { return !changes_.empty(); }

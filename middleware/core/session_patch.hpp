@@ -25,6 +25,9 @@ struct SessionPatch {
     /// True when `meta_data` is replaced wholesale by `meta_replacement`.
     bool replace_meta = false;
     nlohmann::json meta_replacement;
+    /// Nested replacements: JSON pointer -> new value, applied only where the pointer's parent
+    /// exists and is an object (a per-API limit the stored copy no longer has is left alone).
+    std::map<std::string, nlohmann::json> at;
 
     bool empty() const;
 
@@ -35,10 +38,16 @@ struct SessionPatch {
 };
 
 /// Applies `patch` to `session` (the stored session JSON), touching only what the patch names:
-/// fields are replaced, then `meta_data` is replaced when `replace_meta`, then per-key meta
-/// changes apply on top (setting a key on a missing, null or non-object `meta_data` starts an
-/// empty object; erasing from one does nothing). Idempotent: applying twice equals applying once.
-/// A non-object `session` is first made an empty object.
+/// fields are replaced, then `meta_data` is replaced when `replace_meta`, then nested `at`
+/// values are set (only under an existing parent object; an invalid pointer is skipped), then
+/// per-key meta changes apply on top (setting a key on a missing, null or non-object `meta_data`
+/// starts an empty object; erasing from one does nothing). Idempotent: applying twice equals
+/// applying once. A non-object `session` is first made an empty object.
+///
+/// One domain rule: a `quota_remaining` (top-level or nested) that the patch sets together with
+/// its `quota_renews` is skipped when the stored object has the same `quota_renews` and a lower
+/// `quota_remaining`: within a quota period the remaining count only goes down, so the lower
+/// value is the newer one (requests finish out of order).
 void apply_patch(nlohmann::json& session, const SessionPatch& patch);
 
 /// The patch for a Gateway API key update (`PUT /tyk/keys/{key}`, `POST /tyk/keys[/{key}]`):

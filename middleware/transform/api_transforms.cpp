@@ -47,6 +47,8 @@ compile_api_transforms(const config::ApiDefinition& api,
     const bool global_ignore_case =
         config.raw.is_object() && config.raw.value("ignore_endpoint_case", false);
     if (out->version == nullptr) {
+        out->rate_limits =
+            limits::compile_api_limits(api, nullptr, out->match, config.hash_keys, errors);
         return out;
     }
     out->match.ignore_case = global_ignore_case || out->version->ignore_endpoint_case;
@@ -63,6 +65,8 @@ compile_api_transforms(const config::ApiDefinition& api,
         compile_body_transforms(api, *out->version, out->match, "transform", errors);
     out->body_response =
         compile_body_transforms(api, *out->version, out->match, "transform_response", errors);
+    out->rate_limits =
+        limits::compile_api_limits(api, out->version, out->match, config.hash_keys, errors);
     return out;
 }
 

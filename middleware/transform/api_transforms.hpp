@@ -3,6 +3,7 @@
 #include "config/api_definition.hpp"
 #include "config/config_error.hpp"
 #include "config/gateway_config.hpp"
+#include "middleware/limits/limits.hpp"
 #include "middleware/transform/body_transform.hpp"
 #include "middleware/transform/endpoint_matcher.hpp"
 #include "middleware/transform/header_transform.hpp"
@@ -31,6 +32,8 @@ struct ApiTransforms {
     std::vector<Endpoint<BodyTransform>> body_response; // extended_paths.transform_response
     /// `extended_paths.internal`: endpoints only `tyk://` loops may reach (else 403).
     std::vector<Endpoint<InternalOnly>> internal;
+    /// `global_rate_limit` and `extended_paths.rate_limit` (also without a version).
+    limits::ApiLimits rate_limits;
 };
 
 /// Compiles `api`'s transforms; every broken entry is reported in `errors` (file and JSON path)
