@@ -7,6 +7,7 @@
 #include "middleware/auth/auth_token.hpp"
 #include "middleware/core/error_reply.hpp"
 #include "middleware/core/session_ttl.hpp"
+#include "middleware/core/text.hpp"
 #include "middleware/keys/key_hash.hpp"
 #include "middleware/keys/token.hpp"
 #include "middleware/limits/limits.hpp"
@@ -242,6 +243,18 @@ awaitable<ApiReply> get_key(server::Worker& worker,
     if (doc.contains("basic_auth_data") && doc["basic_auth_data"].is_object()) {
         doc["basic_auth_data"]["password"] = "";
     }
+    // As Tyk: quota_remaining comes from the live counter (the stored copy is written lazily).
+    const std::int64_t quota_max = stored->session.quota_max();
+    if (quota_max > 0) {
+        std::vector<std::string> get;
+        get.emplace_back("GET");
+        get.push_back("quota-" + stored->storage_key.substr(std::string_view("apikey-").size()));
+        auto [qec, used] = co_await worker.sessions().redis().command(std::move(get));
+        std::int64_t count = 0;
+        if (!qec && used.is_string() && parse_int64(used.str, count)) {
+            doc["quota_remaining"] = std::max<std::int64_t>(0, quota_max - count);
+        }
+    }
     co_return ApiReply{http::status::ok, doc.dump()};
 }
 
@@ -274,6 +287,11 @@ awaitable<ApiReply> update_key(server::Worker& worker,
         if (const auto rate = body.find("quota_renewal_rate");
             rate != body.end() && rate->is_number()) {
             patch.fields["quota_renews"] = unix_now() + json_int64(&*rate);
+        }
+        // The counter starts again, so does the informational copy.
+        if (const auto max = body.find("quota_max");
+            max != body.end() && max->is_number() && !body.contains("quota_remaining")) {
+            patch.fields["quota_remaining"] = std::max<std::int64_t>(0, json_int64(&*max));
         }
     }
     const std::string storage = *storage_key_for(cfg, key, hashed);

@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <unordered_map>
 
 namespace portcullis::proxy {
 
@@ -201,12 +202,15 @@ class ResponseSteps final : public BeforeResponse {
 
     /// `X-RateLimit-*` on the response: the session's quota for `api_id` (`quotas`, Tyk's
     /// default), or the rate limit the request was counted against (`rate_limits`).
+    /// `quota` is this request's quota outcome when it counted against one.
     void set_rate_headers(bool quotas,
                           std::string api_id,
-                          std::optional<limits::RateLimitHeaders> rate) {
+                          std::optional<limits::RateLimitHeaders> rate,
+                          std::optional<limits::RateLimitHeaders> quota) {
         quota_headers_ = quotas;
         rate_api_id_ = std::move(api_id);
         rate_headers_ = rate;
+        quota_outcome_ = quota;
     }
 
     awaitable<void> run(Fields* response_headers) override {
@@ -224,7 +228,9 @@ class ResponseSteps final : public BeforeResponse {
         }
         if (response_headers != nullptr) {
             // Tyk's quota headers overwrite whatever the upstream or a transform set.
-            if (quota_headers_ && stored_ != nullptr) {
+            if (quota_headers_ && quota_outcome_) {
+                set_rate_limit_headers(*response_headers, *quota_outcome_);
+            } else if (quota_headers_ && stored_ != nullptr) {
                 set_rate_limit_headers(*response_headers,
                                        limits::quota_headers(stored_->session, rate_api_id_));
             } else if (!quota_headers_) {
@@ -267,6 +273,7 @@ class ResponseSteps final : public BeforeResponse {
     bool quota_headers_ = true;
     std::string rate_api_id_;
     std::optional<limits::RateLimitHeaders> rate_headers_;
+    std::optional<limits::RateLimitHeaders> quota_outcome_;
     bool done_ = false;
 };
 
@@ -437,11 +444,40 @@ awaitable<AuthOutcome> authenticate(server::Worker& worker,
     co_return out;
 }
 
+/// Whether this request writes its quota outcome into the stored session. The counter in Redis
+/// is the truth (the Gateway API reports `quota_remaining` from it); the copy in the session is
+/// informational, so it is written when a period starts, when the quota runs out, and otherwise
+/// at most once a second per key and worker: a hot key served by many connections would
+/// otherwise rewrite its session on every request.
+bool quota_write_due(const std::string& storage_key,
+                     const limits::EffectiveLimit& stored,
+                     const limits::QuotaOutcome& outcome) {
+    constexpr auto kInterval = std::chrono::seconds(1);
+    thread_local std::unordered_map<std::string, Clock::time_point> last_write;
+    const auto now = Clock::now();
+    const bool due = outcome.renews != stored.quota_renews ||
+                     (outcome.remaining == 0 && stored.quota_remaining != 0);
+    auto it = last_write.find(storage_key);
+    if (!due && it != last_write.end() && now - it->second < kInterval) {
+        return false;
+    }
+    if (it == last_write.end()) {
+        if (last_write.size() >= 100000) {
+            last_write.clear();
+        }
+        last_write.emplace(storage_key, now);
+    } else {
+        it->second = now;
+    }
+    return true;
+}
+
 /// What the rate limit and quota step decided.
 struct LimitsOutcome {
-    Verdict verdict;                                      // set: reject with this
-    const char* reason = nullptr;                         // for the access log
-    std::optional<limits::RateLimitHeaders> rate_headers; // the rate limit counted against
+    Verdict verdict;                                       // set: reject with this
+    const char* reason = nullptr;                          // for the access log
+    std::optional<limits::RateLimitHeaders> rate_headers;  // the rate limit counted against
+    std::optional<limits::RateLimitHeaders> quota_headers; // the quota counted against
 };
 
 /// Tyk's RateLimitAndQuotaCheck (keyed requests) then RateLimitForAPI, in one Redis round trip.
@@ -503,7 +539,11 @@ awaitable<LimitsOutcome> check_limits(server::Worker& worker,
     if (result.quota && stored != nullptr) {
         const auto outcome = limits::quota_outcome(result.quota->count, result.quota->expires_ms,
                                                    request.quota->max, plan.limit.quota_renews);
-        limits::record_quota(stored->session, plan.limit.allowance_scope, outcome);
+        out.quota_headers =
+            limits::RateLimitHeaders{request.quota->max, outcome.remaining, outcome.renews};
+        if (quota_write_due(stored->storage_key, plan.limit, outcome)) {
+            limits::record_quota(stored->session, plan.limit.allowance_scope, outcome);
+        }
     }
     if (result.session_rate) {
         out.rate_headers = result.session_rate->headers;
@@ -624,7 +664,8 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
             co_await check_limits(conn.worker, cfg, api, transforms, stored ? &*stored : nullptr,
                                   req.method_string(), subject, context);
         const bool quota_headers = cfg.rate_limit_response_headers != "rate_limits";
-        response_steps.set_rate_headers(quota_headers, api.api_id, limited.rate_headers);
+        response_steps.set_rate_headers(quota_headers, api.api_id, limited.rate_headers,
+                                        limited.quota_headers);
         if (limited.verdict) {
             co_await response_steps.run(nullptr); // a quota change is saved on errors too
             const limits::RateLimitHeaders* headers =

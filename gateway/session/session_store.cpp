@@ -100,6 +100,10 @@ SessionStore::save_patch(std::string storage_key, std::string base, SessionPatch
         }
         nlohmann::json doc = current->document();
         apply_patch(doc, patch);
+        if (doc == current->document()) {
+            // Nothing left to change (say, a newer quota count was saved meanwhile): no write.
+            co_return std::pair{error_code{}, SaveResult::saved};
+        }
         auto updated = Session::from_json(doc, error);
         const std::string value =
             doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

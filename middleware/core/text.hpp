@@ -1,6 +1,8 @@
 #pragma once
 
 // Small character-level helpers shared by the request steps.
+#include <charconv>
+#include <cstdint>
 #include <string_view>
 
 namespace portcullis {
@@ -57,6 +59,17 @@ constexpr bool is_token(std::string_view text) noexcept {
             return false;
         }
     }
+    return true;
+}
+
+/// A whole decimal int64 (optional leading '-'); false for anything else, `out` untouched.
+inline bool parse_int64(std::string_view text, std::int64_t& out) noexcept {
+    std::int64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
+        return false;
+    }
+    out = value;
     return true;
 }
 

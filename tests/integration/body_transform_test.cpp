@@ -2,20 +2,21 @@
 // process, a real redis-server, a real upstream.
 #include "examples/echo_upstream/echo_server.hpp"
 #include "middleware/keys/base64.hpp"
+#include "tests/support/admin_api.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
 
 #include <catch2/catch.hpp>
 
 using portcullis::examples::EchoServer;
+using portcullis::test::admin;
+using portcullis::test::create_key;
 using portcullis::test::GatewayFixture;
 using portcullis::test::http_request;
 using portcullis::test::HttpResponse;
 using Json = nlohmann::json;
 
 namespace {
-
-constexpr const char* kSecret = "test-secret";
 
 std::string url_of(const EchoServer& echo) {
     return "http://127.0.0.1:" + std::to_string(echo.port());
@@ -69,13 +70,6 @@ Json body_api(const EchoServer& echo) {
     version["extended_paths"]["transform_response"] = responses;
     api["version_data"]["versions"]["Default"] = version;
     return api;
-}
-
-HttpResponse admin(std::uint16_t port,
-                   const std::string& method,
-                   const std::string& target,
-                   const std::string& body = {}) {
-    return http_request(port, method, target, {{"X-Tyk-Authorization", kSecret}}, body);
 }
 
 std::string create_key(std::uint16_t port) {

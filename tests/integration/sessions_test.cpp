@@ -2,6 +2,7 @@
 // process, a real redis-server and a real upstream.
 #include "examples/echo_upstream/echo_server.hpp"
 #include "middleware/keys/key_hash.hpp"
+#include "tests/support/admin_api.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/redis_server.hpp"
@@ -12,53 +13,17 @@
 #include <thread>
 
 using portcullis::examples::EchoServer;
+using portcullis::test::admin;
+using portcullis::test::create_key;
 using portcullis::test::GatewayFixture;
 using portcullis::test::http_request;
 using portcullis::test::HttpClient;
+using portcullis::test::keyed_api;
+using portcullis::test::session_for;
 using Json = nlohmann::json;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 namespace {
-
-constexpr const char* kSecret = "test-secret";
-
-Json keyed_api(const std::string& id, const std::string& listen_path, const EchoServer& echo) {
-    Json api = GatewayFixture::keyless_api(id, listen_path,
-                                           "http://127.0.0.1:" + std::to_string(echo.port()), true);
-    api["use_keyless"] = false;
-    api["use_standard_auth"] = true;
-    api["auth"] = {{"auth_header_name", "Authorization"}};
-    return api;
-}
-
-Json session_for(const std::vector<std::string>& apis, Json extra = Json::object()) {
-    Json rights = Json::object();
-    for (const auto& id : apis) {
-        rights[id] = {{"api_id", id}, {"api_name", id}, {"versions", {"Default"}}};
-    }
-    Json s = {{"org_id", "default"},
-              {"rate", 1000},
-              {"per", 1},
-              {"quota_max", -1},
-              {"expires", 0},
-              {"access_rights", rights},
-              {"meta_data", Json::object()}};
-    s.update(extra);
-    return s;
-}
-
-portcullis::test::HttpResponse admin(std::uint16_t port,
-                                     const std::string& method,
-                                     const std::string& target,
-                                     const std::string& body = {}) {
-    return http_request(port, method, target, {{"X-Tyk-Authorization", kSecret}}, body);
-}
-
-std::string create_key(std::uint16_t port, const Json& session) {
-    auto res = admin(port, "POST", "/tyk/keys/create", session.dump());
-    REQUIRE(res.status == 200);
-    return res.json()["key"].get<std::string>();
-}
 
 struct Env {
     EchoServer echo;
@@ -231,7 +196,8 @@ TEST_CASE("the Gateway API manages keys as Tyk's does", "[integration][gateway_a
         CHECK(admin(port, "PATCH", "/tyk/keys/x", "{}").status == 405);
         HttpClient huge{port};
         CHECK(huge.raw("POST /tyk/keys/create HTTP/1.1\r\nHost: x\r\nX-Tyk-Authorization: " +
-                       std::string(kSecret) + "\r\nContent-Length: 3145728\r\n\r\n")
+                       std::string(portcullis::test::kTestSecret) +
+                       "\r\nContent-Length: 3145728\r\n\r\n")
                   .status == 413);
         CHECK(redis.command({"DBSIZE"}) == before);
     }

@@ -3,12 +3,15 @@
 // (groups, triggers, payload, absolute targets, internal loops) and a metadata change through the
 // Gateway API showing on the next request.
 #include "examples/echo_upstream/echo_server.hpp"
+#include "tests/support/admin_api.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
 
 #include <catch2/catch.hpp>
 
 using portcullis::examples::EchoServer;
+using portcullis::test::admin;
+using portcullis::test::create_key;
 using portcullis::test::GatewayFixture;
 using portcullis::test::http_request;
 using portcullis::test::HttpResponse;
@@ -16,8 +19,6 @@ using Json = nlohmann::json;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 namespace {
-
-constexpr const char* kSecret = "test-secret";
 
 std::string url_of(const EchoServer& echo) {
     return "http://127.0.0.1:" + std::to_string(echo.port());
@@ -171,19 +172,6 @@ Json session_with_meta(const Json& meta) {
 Json default_meta() {
     return Json::parse(
         R"({"user": "alice", "id": 42, "ratio": 12.5, "tags": ["a b", "c"], "tier": "basic"})");
-}
-
-HttpResponse admin(std::uint16_t port,
-                   const std::string& method,
-                   const std::string& target,
-                   const std::string& body = {}) {
-    return http_request(port, method, target, {{"X-Tyk-Authorization", kSecret}}, body);
-}
-
-std::string create_key(std::uint16_t port, const Json& session) {
-    auto res = admin(port, "POST", "/tyk/keys/create", session.dump());
-    REQUIRE(res.status == 200);
-    return res.json()["key"].get<std::string>();
 }
 
 /// First value of a header as the echo upstream received it; "<absent>" when it did not.
