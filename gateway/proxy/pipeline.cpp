@@ -564,6 +564,7 @@ awaitable<LimitsOutcome> check_limits(server::Worker& worker,
     case limits::Verdict::api_rate_limited:
         out.verdict = Rejection{http::status::too_many_requests, "API Rate Limit Exceeded"};
         out.reason = "api_rate_limit";
+        out.rate_headers = result.api_rate->headers; // the limit that blocked
         break;
     }
     co_return out;

@@ -283,6 +283,27 @@ TEST_CASE("rate_limit_response_headers: rate_limits sends the rate limit on ever
     CHECK(reset <= unix_now() + 61);
 }
 
+TEST_CASE("rate_limits headers on a 429 describe the limit that blocked",
+          "[integration][rate_limit]") {
+    Env env{Limiter::window, "rate_limits"};
+    Json api = keyed_api("keyed", "/keyed/", env.echo);
+    api["global_rate_limit"] = {{"rate", 2}, {"per", 60}};
+    env.fx.add_api(api);
+    const auto port = env.start();
+    const std::string key = create_key(port, session_for({"keyed"}, {{"rate", 10}, {"per", 60}}));
+    HttpClient client{port};
+    const Headers auth{{"Authorization", key}};
+    auto first = client.request("GET", "/keyed/x", auth);
+    REQUIRE(first.status == 200);
+    CHECK(header_int(first, "X-RateLimit-Limit") == 10); // the key's limit, counted first
+    CHECK(header_int(first, "X-RateLimit-Remaining") == 9);
+    REQUIRE(client.request("GET", "/keyed/x", auth).status == 200);
+    auto blocked = client.request("GET", "/keyed/x", auth);
+    check_tyk_error(blocked, 429, "API Rate Limit Exceeded");
+    CHECK(header_int(blocked, "X-RateLimit-Limit") == 2); // the API's limit blocked
+    CHECK(header_int(blocked, "X-RateLimit-Remaining") == 0);
+}
+
 TEST_CASE("quota exhaustion gives 403 and is written back to the key",
           "[integration][rate_limit]") {
     Env env; // default rate_limit_response_headers: quotas
