@@ -186,7 +186,7 @@ if [[ -s "$work/gateway.log" ]]; then
 fi
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n $(git status --porcelain 2>/dev/null | head -1) ]]; then commit="$commit (dirty tree)"; fi
+if [[ -n $(git status --porcelain -- . ":(exclude)bench/LIMITER_RESULTS.md" 2>/dev/null | head -1) ]]; then commit="$commit (dirty tree)"; fi
 table=$(
     echo "| scenario | duration | req/s | p50 | p99 | gateway CPU µs/req | CPU vs no limits | req/s vs no limits | redis CPU µs/req | gateway warnings |"
     echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
