@@ -9,10 +9,6 @@
 
 namespace portcullis::config {
 
-namespace {
-
-namespace fs = std::filesystem;
-
 ConfigError make_error(std::string file, std::string json_path, std::string message) {
     ConfigError error;
     error.file = std::move(file);
@@ -21,8 +17,9 @@ ConfigError make_error(std::string file, std::string json_path, std::string mess
     return error;
 }
 
-// Sorted so that which of two clashing files wins does not depend on directory order.
-std::vector<fs::path> list_json_files(const fs::path& dir, std::error_code& ec) {
+std::vector<std::filesystem::path> list_json_files(const std::filesystem::path& dir,
+                                                   std::error_code& ec) {
+    namespace fs = std::filesystem;
     std::vector<fs::path> files;
     fs::directory_iterator it(dir, ec);
     if (ec) {
@@ -45,6 +42,10 @@ std::vector<fs::path> list_json_files(const fs::path& dir, std::error_code& ec) 
               [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
     return files;
 }
+
+namespace {
+
+namespace fs = std::filesystem;
 
 } // namespace
 

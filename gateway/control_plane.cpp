@@ -1,6 +1,7 @@
 #include "gateway/control_plane.hpp"
 
 #include "config/api_loader.hpp"
+#include "config/policy_loader.hpp"
 #include "gateway/server/worker.hpp"
 
 #include <spdlog/spdlog.h>
@@ -29,6 +30,12 @@ ControlPlane::load_state(std::shared_ptr<const config::GatewayConfig> config) {
             spdlog::error("API {}: entry skipped: {}", api->api_id, error.to_string());
         }
     }
+    std::vector<config::ConfigError> policy_errors;
+    state->policies = config::load_policies(config->policies, policy_errors);
+    for (const auto& error : policy_errors) {
+        spdlog::error("policy skipped: {}", error.to_string());
+    }
+    spdlog::info("policies: {} loaded", state->policies->by_id.size());
     state->router = std::make_shared<const proxy::ApiRouter>(
         std::move(report.apis), config->http_server_options.enable_strict_routes);
     state->config = std::move(config);

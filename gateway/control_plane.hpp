@@ -18,15 +18,15 @@ class ControlPlane {
   public:
     explicit ControlPlane(std::shared_ptr<const config::GatewayConfig> config);
 
-    /// Builds a snapshot from the config and the API definitions in `app_path`, logging every
-    /// skipped file.
+    /// Builds a snapshot from the config, the API definitions in `app_path` and the policies
+    /// (`policies.policy_path` or `policy_record_name`), logging every skipped file or policy.
     static std::shared_ptr<const GatewayState>
     load_state(std::shared_ptr<const config::GatewayConfig> config);
 
     std::shared_ptr<const GatewayState> current() const;
     void attach(std::vector<server::Worker*> workers);
-    /// Re-reads the API definitions and gives the new snapshot to every worker; requests in
-    /// flight finish on the snapshot they started with, connections stay open.
+    /// Re-reads the API definitions and policies and gives the new snapshot to every worker;
+    /// requests in flight finish on the snapshot they started with, connections stay open.
     std::shared_ptr<const GatewayState> reload();
 
   private:

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config/gateway_config.hpp"
+#include "config/policy.hpp"
 #include "middleware/proxy/api_router.hpp"
 #include "middleware/transform/api_transforms.hpp"
 
@@ -18,6 +19,8 @@ struct GatewayState {
     std::shared_ptr<const proxy::ApiRouter> router;
     /// Compiled request/response steps per api_id.
     std::unordered_map<std::string, std::shared_ptr<const transform::ApiTransforms>> transforms;
+    /// Policies by id (never null; empty when none are configured).
+    std::shared_ptr<const config::PolicySet> policies = std::make_shared<const config::PolicySet>();
 
     const transform::ApiTransforms& transforms_for(const std::string& api_id) const {
         static const transform::ApiTransforms kNone;

@@ -1,6 +1,7 @@
 #include "gateway/api/gateway_api.hpp"
 
 #include "config/api_definition.hpp"
+#include "config/policy_loader.hpp"
 #include "gateway/control_plane.hpp"
 #include "gateway/server/client_connection.hpp"
 #include "gateway/server/worker.hpp"
@@ -11,6 +12,7 @@
 #include "middleware/keys/key_hash.hpp"
 #include "middleware/keys/token.hpp"
 #include "middleware/limits/limits.hpp"
+#include "middleware/policy/apply.hpp"
 #include "middleware/proxy/upstream_target.hpp"
 
 #include <boost/beast/http/read.hpp>
@@ -21,6 +23,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <optional>
 
 namespace portcullis::api {
 
@@ -86,7 +90,7 @@ bool secret_matches(const std::string& secret, std::string_view given) {
     return CRYPTO_memcmp(secret.data(), given.data(), secret.size()) == 0;
 }
 
-/// Ids that become file names under app_path must not escape it.
+/// Ids that become file names under app_path or policy_path must not escape it.
 bool safe_file_id(std::string_view id) {
     if (id.empty() || id.size() > 200 || id == "." || id == "..") {
         return false;
@@ -172,7 +176,8 @@ awaitable<ApiReply> create_key(server::Worker& worker,
         co_return error_reply(http::status::bad_request, "Request malformed");
     }
     const auto& rights = parsed->access_rights();
-    if ((!rights.is_object() || rights.empty()) && !cfg.allow_master_keys) {
+    if ((!rights.is_object() || rights.empty()) && !cfg.allow_master_keys &&
+        parsed->apply_policies().empty()) {
         co_return error_reply(http::status::bad_request,
                               "Failed to create key, keys must have at least one Access Rights "
                               "record set.");
@@ -191,6 +196,11 @@ awaitable<ApiReply> create_key(server::Worker& worker,
         body["quota_renews"] = now + parsed->quota_renewal_rate();
     }
     auto session = Session::from_json(body, error);
+    // As Tyk: the key is stored with its policies applied.
+    if (const std::string policy_error = policy::apply_policies(*session, *state->policies);
+        !policy_error.empty()) {
+        co_return error_reply(http::status::bad_request, "Failed to create key: " + policy_error);
+    }
     const std::string storage = keys::storage_key(token, cfg.hash_keys);
     const auto ec =
         co_await worker.sessions().put(storage, session->serialize(), ttl_for(*state, *session));
@@ -238,6 +248,11 @@ awaitable<ApiReply> get_key(server::Worker& worker,
     }
     if (!stored) {
         co_return error_reply(http::status::not_found, "Key not found");
+    }
+    // As Tyk: the key as its policies make it.
+    if (const std::string error = policy::apply_policies(stored->session, *state->policies);
+        !error.empty()) {
+        spdlog::warn("key get: policies not applied: {}", error);
     }
     Json doc = stored->session.document();
     if (doc.contains("basic_auth_data") && doc["basic_auth_data"].is_object()) {
@@ -501,6 +516,163 @@ ApiReply apis_route(const GatewayState& state, const ApiRequest& req) {
     }
 }
 
+// ---- policies -------------------------------------------------------------------------------
+
+// Written to the files the gateway loads policies from; effective after /tyk/reload, as APIs.
+
+/// Serialises read-modify-write of the policy record file across workers (plain functions only:
+/// never held across a co_await).
+std::mutex policy_record_mutex;
+
+constexpr std::string_view kPolicyIdRule =
+    "Policy id may only contain letters, digits, '-', '_' and '.'";
+
+/// The policy record file as an object map, or an error reply (an absent file is an empty map).
+std::optional<ApiReply> read_policy_record(const std::filesystem::path& path, Json& map) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+        map = Json::object();
+        return std::nullopt;
+    }
+    try {
+        map = config::parse_json_text(config::read_text_file(path.string()), path.string());
+    } catch (const config::ConfigException& e) {
+        spdlog::error("policy record file unreadable: {}", e.what());
+        return error_reply(http::status::internal_server_error,
+                           "Failed to read the policy record file");
+    }
+    if (!map.is_object()) {
+        return error_reply(http::status::internal_server_error,
+                           "The policy record file is not an object of policies by id");
+    }
+    return std::nullopt;
+}
+
+/// Why policies cannot be written, or nullopt when they are stored in files.
+std::optional<ApiReply> policy_storage_error(const config::PoliciesConfig& cfg) {
+    if (config::policies_from_service(cfg) ||
+        (cfg.policy_path.empty() && cfg.policy_record_name.empty())) {
+        return error_reply(http::status::internal_server_error,
+                           "Policies are not stored in files (set policies.policy_path or "
+                           "policies.policy_record_name)");
+    }
+    return std::nullopt;
+}
+
+ApiReply write_policy(const GatewayState& state,
+                      std::string id_from_path,
+                      const std::string& body_text,
+                      bool update) {
+    const auto& cfg = state.config->policies;
+    Json body = Json::parse(body_text, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+        return error_reply(http::status::bad_request, "Request malformed");
+    }
+    std::string id = id_from_path;
+    if (id.empty()) {
+        if (const auto it = body.find("id"); it != body.end() && !it->is_null()) {
+            if (!it->is_string()) {
+                return error_reply(http::status::bad_request, "Request malformed");
+            }
+            id = it->get<std::string>();
+        }
+    }
+    if (id.empty()) {
+        id = keys::new_key_id();
+    }
+    if (!safe_file_id(id)) {
+        return error_reply(http::status::bad_request, kPolicyIdRule);
+    }
+    if (auto error = policy_storage_error(cfg)) {
+        return *error;
+    }
+    body["id"] = id;
+    if (!cfg.policy_path.empty()) {
+        const auto path = std::filesystem::path(cfg.policy_path) / (id + ".json");
+        if (!write_file_atomically(path, body.dump(2) + "\n")) {
+            return error_reply(http::status::internal_server_error, "Failed to write policy");
+        }
+        return action_reply(id, update ? "modified" : "added");
+    }
+    const std::filesystem::path path(cfg.policy_record_name);
+    std::lock_guard lock{policy_record_mutex};
+    Json map;
+    if (auto error = read_policy_record(path, map)) {
+        return *error;
+    }
+    map[id] = std::move(body);
+    if (!write_file_atomically(path, map.dump(2) + "\n")) {
+        return error_reply(http::status::internal_server_error, "Failed to write policy");
+    }
+    return action_reply(id, update ? "modified" : "added");
+}
+
+ApiReply delete_policy(const GatewayState& state, const std::string& id) {
+    const auto& cfg = state.config->policies;
+    if (!safe_file_id(id)) {
+        return error_reply(http::status::bad_request, kPolicyIdRule);
+    }
+    if (auto error = policy_storage_error(cfg)) {
+        return *error;
+    }
+    if (!cfg.policy_path.empty()) {
+        const auto path = std::filesystem::path(cfg.policy_path) / (id + ".json");
+        std::error_code ec;
+        if (!std::filesystem::remove(path, ec)) {
+            return error_reply(http::status::not_found, "Policy not found");
+        }
+        return action_reply(id, "deleted");
+    }
+    const std::filesystem::path path(cfg.policy_record_name);
+    std::lock_guard lock{policy_record_mutex};
+    Json map;
+    if (auto error = read_policy_record(path, map)) {
+        return *error;
+    }
+    if (map.erase(id) == 0) {
+        return error_reply(http::status::not_found, "Policy not found");
+    }
+    if (!write_file_atomically(path, map.dump(2) + "\n")) {
+        return error_reply(http::status::internal_server_error, "Failed to write policies");
+    }
+    return action_reply(id, "deleted");
+}
+
+ApiReply policies_route(const GatewayState& state, const ApiRequest& req) {
+    if (req.segments.size() == 1) {
+        if (req.method == http::verb::get) {
+            Json list = Json::array();
+            for (const auto& [id, policy] : state.policies->by_id) {
+                list.push_back(policy.raw);
+            }
+            return {http::status::ok, list.dump()};
+        }
+        if (req.method == http::verb::post) {
+            return write_policy(state, {}, req.body, false);
+        }
+        return error_reply(http::status::method_not_allowed, "Method not supported");
+    }
+    if (req.segments.size() != 2) {
+        return error_reply(http::status::not_found, "Not Found");
+    }
+    const std::string& id = req.segments[1];
+    switch (req.method) {
+    case http::verb::get: {
+        const auto* policy = state.policies->find(id);
+        if (policy == nullptr) {
+            return error_reply(http::status::not_found, "Policy not found");
+        }
+        return {http::status::ok, policy->raw.dump()};
+    }
+    case http::verb::put:
+        return write_policy(state, id, req.body, true);
+    case http::verb::delete_:
+        return delete_policy(state, id);
+    default:
+        return error_reply(http::status::method_not_allowed, "Method not supported");
+    }
+}
+
 awaitable<ApiReply>
 route(server::Worker& worker, std::shared_ptr<const GatewayState> state, ApiRequest req) {
     if (req.segments.empty()) {
@@ -512,6 +684,9 @@ route(server::Worker& worker, std::shared_ptr<const GatewayState> state, ApiRequ
     }
     if (head == "apis") {
         co_return apis_route(*state, req);
+    }
+    if (head == "policies") {
+        co_return policies_route(*state, req);
     }
     if (head == "reload") {
         if (req.method != http::verb::get) {

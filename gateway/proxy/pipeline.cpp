@@ -11,6 +11,7 @@
 #include "middleware/core/session_ttl.hpp"
 #include "middleware/core/text.hpp"
 #include "middleware/keys/token.hpp"
+#include "middleware/policy/apply.hpp"
 #include "middleware/proxy/upstream_target.hpp"
 #include "middleware/transform/api_transforms.hpp"
 #include "middleware/transform/context_vars.hpp"
@@ -404,6 +405,7 @@ struct AuthOutcome {
 /// lookup order), then expiry, access rights and `allowed_urls`. Redis errors fail closed (503).
 awaitable<AuthOutcome> authenticate(server::Worker& worker,
                                     const config::GatewayConfig& cfg,
+                                    const config::PolicySet& policies,
                                     const http::request_header<>& req,
                                     std::string_view query,
                                     std::string_view path,
@@ -433,6 +435,13 @@ awaitable<AuthOutcome> authenticate(server::Worker& worker,
         // Fail closed: never let a request through unauthenticated.
         out.verdict = Rejection{http::status::service_unavailable, "Session store unavailable"};
     } else if (!found) {
+        out.verdict = Rejection{
+            http::status::forbidden,
+            auth::message_for(cfg, "auth.key_not_found", "Access to this API has been disallowed")};
+    } else if (const std::string error = policy::apply_policies(found->session, policies);
+               !error.empty()) {
+        spdlog::warn("api {}: key {}...: policies not applied: {}", api.api_id,
+                     found->storage_key.substr(7, 8), error);
         out.verdict = Rejection{
             http::status::forbidden,
             auth::message_for(cfg, "auth.key_not_found", "Access to this API has been disallowed")};
@@ -609,7 +618,8 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
     std::optional<session::StoredSession> stored;
     std::string presented_key;
     if (!api.use_keyless) {
-        AuthOutcome auth = co_await authenticate(conn.worker, cfg, req, query, path, api);
+        AuthOutcome auth =
+            co_await authenticate(conn.worker, cfg, *state->policies, req, query, path, api);
         if (auth.verdict) {
             co_return co_await reply_error(conn, line, auth.verdict->status, auth.verdict->message,
                                            keep_alive, "auth");
@@ -809,8 +819,8 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
             std::string loop_path = join_upstream_path(next->proxy.listen_path, new_path, false);
             if (next != current && !next->use_keyless) {
                 // Another API's chain runs for the looped request: its auth applies too.
-                AuthOutcome auth =
-                    co_await authenticate(conn.worker, cfg, req, stripped, loop_path, *next);
+                AuthOutcome auth = co_await authenticate(conn.worker, cfg, *state->policies, req,
+                                                         stripped, loop_path, *next);
                 if (auth.verdict) {
                     co_return co_await reply_error(conn, line, auth.verdict->status,
                                                    auth.verdict->message, keep_alive, "auth");

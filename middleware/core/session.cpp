@@ -271,6 +271,12 @@ void Session::set_at(const std::string& pointer, Json value) {
     record(std::move(patch));
 }
 
+void Session::set_view(Json document) {
+    if (document.is_object()) {
+        doc_ = std::move(document);
+    }
+}
+
 void Session::record(SessionPatch patch) {
     apply_patch(doc_, patch);
     changes_.merge(patch);

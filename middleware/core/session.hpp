@@ -112,6 +112,10 @@ class Session {
     /// onto.
     void set_at(const std::string& pointer, nlohmann::json value);
 
+    /// Replaces the whole document WITHOUT recording a change: for derived views (policies
+    /// applied) that must never be written back. Later mutators record as usual.
+    void set_view(nlohmann::json document);
+
     /// True once any mutator ran.
     bool modified() const { return !changes_.empty(); }
     /// Everything the mutators changed, to replay onto a fresh copy of the stored session.
