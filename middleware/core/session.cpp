@@ -43,6 +43,30 @@ double json_double(const Json* value) {
     return value->get<double>();
 }
 
+const Json* json_member(const Json& object, std::string_view name) {
+    if (!object.is_object()) {
+        return nullptr;
+    }
+    const auto it = object.find(name);
+    return it == object.end() ? nullptr : &*it;
+}
+
+bool api_limit_is_empty(const Json& limit) {
+    if (!limit.is_object()) {
+        return true;
+    }
+    for (const char* name :
+         {"rate", "per", "throttle_interval", "throttle_retry_limit", "max_query_depth",
+          "quota_max", "quota_renews", "quota_remaining", "quota_renewal_rate"}) {
+        if (json_double(json_member(limit, name)) != 0) {
+            return false;
+        }
+    }
+    const Json* smoothing = json_member(limit, "smoothing");
+    return smoothing == nullptr || smoothing->is_null() ||
+           (smoothing->is_object() && smoothing->empty());
+}
+
 namespace {
 
 const Json& empty_object() {

@@ -18,6 +18,13 @@ namespace portcullis {
 std::int64_t json_int64(const nlohmann::json* value);
 double json_double(const nlohmann::json* value);
 
+/// `object[name]` when `object` is an object that has it, else null.
+const nlohmann::json* json_member(const nlohmann::json& object, std::string_view name);
+
+/// Tyk's APILimit.IsEmpty for an access definition's `limit`: not an object, or every field at
+/// its zero value (then the session-level limits apply).
+bool api_limit_is_empty(const nlohmann::json& limit);
+
 /// One `allowed_urls` entry of an access definition (Tyk `user.AccessSpec`): `url` is a regular
 /// expression matched against the request path, `methods` the HTTP methods it allows.
 struct AllowedUrl {

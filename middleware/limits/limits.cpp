@@ -17,34 +17,9 @@ namespace {
 
 using Json = nlohmann::json;
 
-const Json* member(const Json& object, std::string_view name) {
-    if (!object.is_object()) {
-        return nullptr;
-    }
-    const auto it = object.find(name);
-    return it == object.end() ? nullptr : &*it;
-}
-
 std::string string_member(const Json& object, std::string_view name) {
-    const Json* value = member(object, name);
+    const Json* value = json_member(object, name);
     return value != nullptr && value->is_string() ? value->get<std::string>() : std::string{};
-}
-
-/// Tyk's APILimit.IsEmpty: every field at its zero value.
-bool limit_is_empty(const Json& limit) {
-    if (!limit.is_object()) {
-        return true;
-    }
-    for (const char* name :
-         {"rate", "per", "throttle_interval", "throttle_retry_limit", "max_query_depth",
-          "quota_max", "quota_renews", "quota_remaining", "quota_renewal_rate"}) {
-        if (json_double(member(limit, name)) != 0) {
-            return false;
-        }
-    }
-    const Json* smoothing = member(limit, "smoothing");
-    return smoothing == nullptr || smoothing->is_null() ||
-           (smoothing->is_object() && smoothing->empty());
 }
 
 /// Endpoint paths of access rights are configured per key, so they are compiled on first use
@@ -86,13 +61,13 @@ std::optional<EndpointLimit> endpoint_limit(const Json& endpoints,
                                             std::string_view path,
                                             const transform::MatchOptions& match) {
     for (const auto& endpoint : endpoints) {
-        const Json* methods = member(endpoint, "methods");
+        const Json* methods = json_member(endpoint, "methods");
         if (methods == nullptr || !methods->is_array()) {
             continue;
         }
         const Json* chosen = nullptr;
         for (const auto& m : *methods) {
-            const Json* name = member(m, "name");
+            const Json* name = json_member(m, "name");
             if (name != nullptr && name->is_string() &&
                 boost::beast::iequals(name->get_ref<const std::string&>(), method)) {
                 chosen = &m;
@@ -108,9 +83,9 @@ std::optional<EndpointLimit> endpoint_limit(const Json& endpoints,
             continue;
         }
         EndpointLimit out;
-        if (const Json* limit = member(*chosen, "limit")) {
-            out.rate = json_double(member(*limit, "rate"));
-            out.per = json_double(member(*limit, "per"));
+        if (const Json* limit = json_member(*chosen, "limit")) {
+            out.rate = json_double(json_member(*limit, "rate"));
+            out.per = json_double(json_member(*limit, "per"));
         }
         out.suffix = keys::hash_key(string_member(*chosen, "name") + ":" + endpoint_path);
         return out;
@@ -175,23 +150,23 @@ std::string prefix_join(std::initializer_list<std::string_view> parts) {
 EffectiveLimit effective_limit(const Session& session, std::string_view api_id) {
     EffectiveLimit out;
     const Json& rights = session.access_rights();
-    const Json* access = member(rights, api_id);
-    const Json* limit = access != nullptr ? member(*access, "limit") : nullptr;
+    const Json* access = json_member(rights, api_id);
+    const Json* limit = access != nullptr ? json_member(*access, "limit") : nullptr;
     if (access != nullptr) {
         out.allowance_scope = string_member(*access, "allowance_scope");
-        const Json* endpoints = member(*access, "endpoints");
+        const Json* endpoints = json_member(*access, "endpoints");
         if (endpoints != nullptr && endpoints->is_array() && !endpoints->empty()) {
             out.endpoints = endpoints;
         }
     }
-    if (limit != nullptr && !limit_is_empty(*limit)) {
+    if (limit != nullptr && !api_limit_is_empty(*limit)) {
         out.per_api = true;
-        out.rate = json_double(member(*limit, "rate"));
-        out.per = json_double(member(*limit, "per"));
-        out.quota_max = json_int64(member(*limit, "quota_max"));
-        out.quota_remaining = json_int64(member(*limit, "quota_remaining"));
-        out.quota_renews = json_int64(member(*limit, "quota_renews"));
-        out.quota_renewal_rate = json_int64(member(*limit, "quota_renewal_rate"));
+        out.rate = json_double(json_member(*limit, "rate"));
+        out.per = json_double(json_member(*limit, "per"));
+        out.quota_max = json_int64(json_member(*limit, "quota_max"));
+        out.quota_remaining = json_int64(json_member(*limit, "quota_remaining"));
+        out.quota_renews = json_int64(json_member(*limit, "quota_renews"));
+        out.quota_renewal_rate = json_int64(json_member(*limit, "quota_renewal_rate"));
         return out;
     }
     out.rate = session.rate();
@@ -204,7 +179,7 @@ EffectiveLimit effective_limit(const Session& session, std::string_view api_id) 
 }
 
 std::string_view rate_limit_pattern(const Session& session) {
-    const Json* pattern = member(session.meta_data(), "rate_limit_pattern");
+    const Json* pattern = json_member(session.meta_data(), "rate_limit_pattern");
     if (pattern == nullptr || !pattern->is_string()) {
         return {};
     }
@@ -320,8 +295,8 @@ void record_quota(Session& session, std::string_view scope, const QuotaOutcome& 
     std::vector<std::string> matching;
     if (rights.is_object()) {
         for (const auto& [api_id, access] : rights.items()) {
-            const Json* limit = member(access, "limit");
-            if (limit == nullptr || limit_is_empty(*limit) ||
+            const Json* limit = json_member(access, "limit");
+            if (limit == nullptr || api_limit_is_empty(*limit) ||
                 string_member(access, "allowance_scope") != scope) {
                 continue;
             }
@@ -330,8 +305,8 @@ void record_quota(Session& session, std::string_view scope, const QuotaOutcome& 
     }
     for (const auto& api_id : matching) {
         const Json& limit = rights[api_id]["limit"];
-        if (json_int64(member(limit, "quota_remaining")) == outcome.remaining &&
-            json_int64(member(limit, "quota_renews")) == outcome.renews) {
+        if (json_int64(json_member(limit, "quota_remaining")) == outcome.remaining &&
+            json_int64(json_member(limit, "quota_renews")) == outcome.renews) {
             continue;
         }
         const std::string base = "/access_rights/" + config::json_pointer_token(api_id) + "/limit/";

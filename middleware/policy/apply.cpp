@@ -11,35 +11,27 @@ namespace {
 
 using Json = nlohmann::json;
 
-const Json* member(const Json& object, std::string_view name) {
-    if (!object.is_object()) {
-        return nullptr;
-    }
-    const auto it = object.find(name);
-    return it == object.end() ? nullptr : &*it;
-}
-
 double num(const Json& object, std::string_view name) {
-    return json_double(member(object, name));
+    return json_double(json_member(object, name));
 }
 
 std::int64_t integer(const Json& object, std::string_view name) {
-    return json_int64(member(object, name));
+    return json_int64(json_member(object, name));
 }
 
 bool flag(const Json& object, std::string_view name) {
-    const Json* value = member(object, name);
+    const Json* value = json_member(object, name);
     return value != nullptr && value->is_boolean() && value->get<bool>();
 }
 
 std::string text(const Json& object, std::string_view name) {
-    const Json* value = member(object, name);
+    const Json* value = json_member(object, name);
     return value != nullptr && value->is_string() ? value->get<std::string>() : std::string{};
 }
 
 std::vector<std::string> strings(const Json& object, std::string_view name) {
     std::vector<std::string> out;
-    const Json* value = member(object, name);
+    const Json* value = json_member(object, name);
     if (value != nullptr && value->is_array()) {
         for (const auto& item : *value) {
             if (item.is_string()) {
@@ -57,23 +49,6 @@ Json& object_at(Json& object, const char* name) {
         value = Json::object();
     }
     return value;
-}
-
-/// Tyk's APILimit.IsEmpty.
-bool limit_empty(const Json& limit) {
-    if (!limit.is_object()) {
-        return true;
-    }
-    for (const char* name :
-         {"rate", "per", "throttle_interval", "throttle_retry_limit", "max_query_depth",
-          "quota_max", "quota_renews", "quota_remaining", "quota_renewal_rate"}) {
-        if (num(limit, name) != 0) {
-            return false;
-        }
-    }
-    const Json* smoothing = member(limit, "smoothing");
-    return smoothing == nullptr || smoothing->is_null() ||
-           (smoothing->is_object() && smoothing->empty());
 }
 
 bool rate_empty(const Json& limit) {
@@ -99,7 +74,7 @@ bool greater(std::int64_t first, std::int64_t second) {
 }
 
 Json smoothing_of(const Json& object) {
-    const Json* s = member(object, "smoothing");
+    const Json* s = json_member(object, "smoothing");
     return s != nullptr ? *s : Json();
 }
 
@@ -128,7 +103,7 @@ struct Partitions {
 
 Partitions partitions_of(const Json& policy) {
     Partitions p;
-    if (const Json* part = member(policy, "partitions")) {
+    if (const Json* part = json_member(policy, "partitions")) {
         p.quota = flag(*part, "quota");
         p.rate_limit = flag(*part, "rate_limit");
         p.complexity = flag(*part, "complexity");
@@ -161,8 +136,8 @@ struct State {
 };
 
 const Json* session_right(const Json& session, const std::string& api_id) {
-    const Json* rights = member(session, "access_rights");
-    return rights != nullptr ? member(*rights, api_id) : nullptr;
+    const Json* rights = json_member(session, "access_rights");
+    return rights != nullptr ? json_member(*rights, api_id) : nullptr;
 }
 
 /// Tyk's ApplyRateLimits: the policy's rate where it allows more requests.
@@ -185,22 +160,22 @@ std::string apply_per_api(const config::Policy& policy, Json& session, State& st
         return "cannot apply multiple policies when some have per_api set and some are "
                "partitioned";
     }
-    const Json* rights = member(policy.raw, "access_rights");
+    const Json* rights = json_member(policy.raw, "access_rights");
     if (rights == nullptr || !rights->is_object()) {
         return {};
     }
     for (const auto& [api_id, access] : rights->items()) {
         Json ar = access.is_object() ? access : Json::object();
         std::string scope = api_id;
-        if (limit_empty(ar.value("limit", Json()))) {
+        if (api_limit_is_empty(ar.value("limit", Json()))) {
             scope = policy.id;
             ar["limit"] = policy_limit(policy.raw);
         }
         ar["allowance_scope"] = scope;
         state.set_by[api_id] = scope;
         if (const Json* current = session_right(session, api_id)) {
-            const Json* limit = member(*current, "limit");
-            if (limit != nullptr && !limit_empty(*limit)) {
+            const Json* limit = json_member(*current, "limit");
+            if (limit != nullptr && !api_limit_is_empty(*limit)) {
                 ar["limit"]["quota_renews"] = integer(*limit, "quota_renews");
             }
             if (flag(*current, "disable_introspection")) {
@@ -244,7 +219,7 @@ void merge_acl(Json& merged, const Json& added) {
         merged["disable_introspection"] = true;
     }
     append_missing(merged["versions"], added.value("versions", Json::array()));
-    const Json* urls = member(added, "allowed_urls");
+    const Json* urls = json_member(added, "allowed_urls");
     if (urls == nullptr || !urls->is_array()) {
         return;
     }
@@ -274,7 +249,7 @@ std::string apply_partitions(const config::Policy& policy, Json& session, State&
                "partitioned";
     }
     const Json& p = policy.raw;
-    const Json* rights = member(p, "access_rights");
+    const Json* rights = json_member(p, "access_rights");
     const bool has_rights = rights != nullptr && rights->is_object() && !rights->empty();
     if (has_rights) {
         for (const auto& [api_id, access] : rights->items()) {
@@ -332,8 +307,8 @@ std::string apply_partitions(const config::Policy& policy, Json& session, State&
                 }
             }
             if (const Json* current = session_right(session, api_id)) {
-                const Json* current_limit = member(*current, "limit");
-                if (current_limit != nullptr && !limit_empty(*current_limit)) {
+                const Json* current_limit = json_member(*current, "limit");
+                if (current_limit != nullptr && !api_limit_is_empty(*current_limit)) {
                     limit["quota_renews"] = integer(*current_limit, "quota_renews");
                 }
             }
@@ -417,7 +392,7 @@ apply_policies(Json& session, const config::PolicySet& policies, const std::stri
         if (Json* rights = session.contains("access_rights") ? &session["access_rights"] : nullptr;
             rights != nullptr && rights->is_object()) {
             for (auto& [api_id, access] : rights->items()) {
-                if (access.is_object() && !limit_empty(access.value("limit", Json()))) {
+                if (access.is_object() && !api_limit_is_empty(access.value("limit", Json()))) {
                     access["allowance_scope"] = api_id;
                 }
             }
@@ -458,7 +433,7 @@ apply_policies(Json& session, const config::PolicySet& policies, const std::stri
                 tags.push_back(std::move(tag));
             }
         }
-        if (const Json* meta = member(policy->raw, "meta_data");
+        if (const Json* meta = json_member(policy->raw, "meta_data");
             meta != nullptr && meta->is_object()) {
             for (const auto& [key, value] : meta->items()) {
                 session["meta_data"][key] = value;
