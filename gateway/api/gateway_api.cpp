@@ -2,6 +2,7 @@
 
 #include "config/api_definition.hpp"
 #include "config/policy_loader.hpp"
+#include "gateway/api/oauth_clients.hpp"
 #include "gateway/control_plane.hpp"
 #include "gateway/server/client_connection.hpp"
 #include "gateway/server/worker.hpp"
@@ -673,6 +674,10 @@ ApiReply policies_route(const GatewayState& state, const ApiRequest& req) {
     }
 }
 
+ApiReply from_oauth_reply(OauthClientsReply reply) {
+    return {reply.status, std::move(reply.body)};
+}
+
 awaitable<ApiReply>
 route(server::Worker& worker, std::shared_ptr<const GatewayState> state, ApiRequest req) {
     if (req.segments.empty()) {
@@ -687,6 +692,12 @@ route(server::Worker& worker, std::shared_ptr<const GatewayState> state, ApiRequ
     }
     if (head == "policies") {
         co_return policies_route(*state, req);
+    }
+    if (head == "oauth" && req.segments.size() > 1 && req.segments[1] == "clients") {
+        OauthClientsReply reply =
+            co_await oauth_clients_route(worker, state, req.method, std::move(req.segments),
+                                         std::move(req.query), std::move(req.body));
+        co_return from_oauth_reply(std::move(reply));
     }
     if (head == "reload") {
         if (req.method != http::verb::get) {
