@@ -3,6 +3,7 @@
 // returned as a Flow.
 #include "middleware/template/functions.hpp"
 #include "middleware/template/gofmt.hpp"
+#include "middleware/template/message_parts.hpp"
 #include "middleware/template/node.hpp"
 #include "middleware/template/parser.hpp"
 #include "middleware/template/template.hpp"
@@ -73,16 +74,14 @@ bool assignable(const Value& v, ParamType t) {
     }
 }
 
-// Parts of error messages (see Exec::failf).
-struct Quoted {
-    std::string_view text;
-};
-struct QuotedNode {
-    const Node* node;
-};
+// A value as fmt's %v prints it: a part of error messages (see Exec::failf).
 struct Printed {
     const Value* value;
 };
+using detail::append_part; // the shared parts (message_parts.hpp)
+void append_part(std::string& out, const Printed& p) {
+    fmt_sprint(out, p.value, 1);
+}
 
 class Exec {
   public:
@@ -143,19 +142,6 @@ class Exec {
         (append_part(message, parts), ...);
         errorf(message);
     }
-
-    static void append_part(std::string& out, std::string_view s) { out.append(s); }
-    static void append_part(std::string& out, const char* s) { out.append(s); }
-    static void append_part(std::string& out, const std::string& s) { out.append(s); }
-    static void append_part(std::string& out, const Node* n) { n->write_to(out); }
-    static void append_part(std::string& out, const Quoted& q) { append_quote(out, q.text); }
-    static void append_part(std::string& out, const QuotedNode& q) {
-        append_quote(out, q.node->to_string());
-    }
-    static void append_part(std::string& out, const Printed& p) { fmt_sprint(out, p.value, 1); }
-    template <class T>
-    requires std::is_integral_v<T>
-    static void append_part(std::string& out, T n) { out += std::to_string(n); }
 
     void push(std::string_view name, const Value& v) { vars_.push_back(Var{name, v}); }
 

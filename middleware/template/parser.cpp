@@ -2,6 +2,7 @@
 
 #include "middleware/template/functions.hpp"
 #include "middleware/template/lexer.hpp"
+#include "middleware/template/message_parts.hpp"
 #include "middleware/template/text.hpp"
 
 #include <cmath>
@@ -35,16 +36,14 @@ bool is_empty_tree(const Node* n) {
     }
 }
 
-// Parts of error messages (see Parser::failf).
-struct Quoted {
-    std::string_view text;
-};
-struct QuotedNode {
-    const Node* node;
-};
+// A lexer item's text: a part of error messages (see Parser::failf).
 struct ItemText {
     const Item* item;
 };
+using detail::append_part; // the shared parts (message_parts.hpp)
+void append_part(std::string& out, const ItemText& i) {
+    out += item_string(*i.item);
+}
 
 struct Control {
     std::uint32_t pos;
@@ -140,17 +139,6 @@ class Parser {
         (append_part(message, parts), ...);
         errorf(message);
     }
-
-    static void append_part(std::string& out, std::string_view s) { out.append(s); }
-    static void append_part(std::string& out, const char* s) { out.append(s); }
-    static void append_part(std::string& out, const std::string& s) { out.append(s); }
-    static void append_part(std::string& out, const Node* n) { n->write_to(out); }
-    static void append_part(std::string& out, const Quoted& q) { append_quote(out, q.text); }
-    static void append_part(std::string& out, const QuotedNode& q) {
-        append_quote(out, q.node->to_string());
-    }
-    static void append_part(std::string& out, const ItemText& i) { out += item_string(*i.item); }
-    static void append_part(std::string& out, std::size_t n) { out += std::to_string(n); }
 
     [[gnu::noinline]] Item expect(ItemType expected, std::string_view context) {
         Item token = next_non_space();
