@@ -165,6 +165,13 @@ ApiDefinition parse_api_definition(const nlohmann::json& value, const std::strin
     api.proxy = read_proxy(root.object("proxy"));
     api.version_data = read_version_data(root.object("version_data"));
     api.auth = read_effective_auth(root);
+    api.oauth_auth = read_auth(root.object("auth_configs").object("oauth"));
+    {
+        const auto meta = root.object("oauth_meta");
+        meta.read("allowed_access_types", api.oauth_meta.allowed_access_types);
+        meta.read("allowed_authorize_types", api.oauth_meta.allowed_authorize_types);
+        meta.read("auth_login_redirect", api.oauth_meta.auth_login_redirect);
+    }
     root.read("disable_rate_limit", api.disable_rate_limit);
     root.read("disable_quota", api.disable_quota);
     {

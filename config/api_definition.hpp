@@ -62,6 +62,13 @@ struct AuthTokenConfig {
     bool disable_header = false;
 };
 
+/// `oauth_meta` of an OAuth2 API.
+struct OauthMeta {
+    std::vector<std::string> allowed_access_types;    // grant types: authorization_code, ...
+    std::vector<std::string> allowed_authorize_types; // response types: code, token
+    std::string auth_login_redirect;                  // where oauth/authorize sends the user
+};
+
 /// A Tyk classic API definition, parsed and validated once at load and shared read-only by every
 /// worker. Fields a later feature needs but does not model yet are available through `raw`.
 struct ApiDefinition {
@@ -73,10 +80,12 @@ struct ApiDefinition {
     bool use_keyless = false;
     bool use_standard_auth = false;
     bool use_oauth2 = false;
+    OauthMeta oauth_meta;
     bool internal = false;
     ProxyConfig proxy;
     VersionData version_data;
     AuthTokenConfig auth; // effective token auth config (auth_configs.authToken wins over auth)
+    AuthTokenConfig oauth_auth; // where OAuth2 bearer tokens are read (auth_configs.oauth)
     bool disable_rate_limit = false;
     bool disable_quota = false;
     RateLimitSpec global_rate_limit; // API-wide limit, on keyless APIs too

@@ -251,6 +251,15 @@ GatewayConfig parse_gateway_config(std::string_view text, const std::string& fil
     root.read("global_session_lifetime", config.global_session_lifetime);
     root.read("force_global_session_lifetime", config.force_global_session_lifetime);
     root.read("hide_generator_header", config.hide_generator_header);
+    root.read("oauth_token_expire", config.oauth_token_expire);
+    root.read("oauth_refresh_token_expire", config.oauth_refresh_token_expire);
+    root.read("oauth_token_expired_retain_period", config.oauth_token_expired_retain_period);
+    root.read("oauth_error_status_code", config.oauth_error_status_code);
+    root.read("oauth_redirect_uri_separator", config.oauth_redirect_uri_separator);
+    if (config.oauth_error_status_code != 0 &&
+        (config.oauth_error_status_code < 100 || config.oauth_error_status_code > 599)) {
+        root.fail("oauth_error_status_code", "must be an HTTP status code (100-599)");
+    }
     config.override_messages = read_override_messages(root);
     config.portcullis = read_portcullis_options(root.object("portcullis"));
     return config;

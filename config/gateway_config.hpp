@@ -100,6 +100,11 @@ struct GatewayConfig {
     std::int64_t global_session_lifetime = 0;
     bool force_global_session_lifetime = false;
     bool hide_generator_header = false;
+    std::int64_t oauth_token_expire = 0;                  // seconds; 0: 3600
+    std::int64_t oauth_refresh_token_expire = 0;          // seconds; 0: 14 days
+    std::int64_t oauth_token_expired_retain_period = 0;   // seconds expired tokens stay listed
+    int oauth_error_status_code = 0;                      // 0: 403
+    std::string oauth_redirect_uri_separator;             // several redirect URIs per client
     std::map<std::string, std::string> override_messages; // "auth.key_not_found" -> message
     PortcullisOptions portcullis;
 

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
     build-essential cmake ninja-build pkg-config
     libboost1.81-dev libboost-url1.81-dev
-    libhiredis-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+    libhiredis-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcrypt-dev
     libre2-dev libssl-dev duktape-dev libpugixml-dev zlib1g-dev
     catch2 redis-server curl ca-certificates procps
     golang-go python3

@@ -4,6 +4,7 @@
 #include "config/policy_loader.hpp"
 #include "gateway/api/oauth_clients.hpp"
 #include "gateway/control_plane.hpp"
+#include "gateway/oauth/oauth_server.hpp"
 #include "gateway/server/client_connection.hpp"
 #include "gateway/server/worker.hpp"
 #include "middleware/auth/auth_token.hpp"
@@ -698,6 +699,14 @@ route(server::Worker& worker, std::shared_ptr<const GatewayState> state, ApiRequ
             co_await oauth_clients_route(worker, state, req.method, std::move(req.segments),
                                          std::move(req.query), std::move(req.body));
         co_return from_oauth_reply(std::move(reply));
+    }
+    if (head == "oauth" && req.segments.size() > 1 &&
+        (req.segments[1] == "revoke" || req.segments[1] == "revoke_all" ||
+         req.segments[1] == "refresh")) {
+        oauth_server::ApiReply reply =
+            co_await oauth_server::gateway_route(worker, state, req.method, std::move(req.segments),
+                                                 std::move(req.query), std::move(req.body));
+        co_return ApiReply{reply.status, std::move(reply.body)};
     }
     if (head == "reload") {
         if (req.method != http::verb::get) {

@@ -1,11 +1,13 @@
 #include "gateway/api/oauth_clients.hpp"
 
 #include "config/api_definition.hpp"
+#include "gateway/oauth/oauth_keys.hpp"
+#include "gateway/oauth/oauth_server.hpp"
 #include "gateway/redis/redis_client.hpp"
 #include "gateway/server/worker.hpp"
 #include "middleware/auth/auth_token.hpp"
-#include "middleware/keys/base64.hpp"
 #include "middleware/keys/token.hpp"
+#include "middleware/oauth/osin.hpp"
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -29,26 +31,15 @@ constexpr int kScanCount = 1000;
 constexpr int kMaxScanRounds = 100000;
 constexpr int kTokensPerPage = 100; // Tyk's GetPaginatedClientTokens page size
 
-// ---- Redis layout (Tyk's RedisOsinStorageInterface under the prefix "oauth-data.<api_id>.") --
-
-std::string oauth_prefix(const std::string& api_id) {
-    return "oauth-data." + api_id + ".";
-}
+using oauth_keys::client_set;
+using oauth_keys::client_tokens;
 
 std::string client_key(const std::string& api_id, const std::string& client_id) {
-    return oauth_prefix(api_id) + "oauth-clientid." + client_id;
+    return oauth_keys::client(api_id, client_id);
 }
 
 std::string index_key(const std::string& api_id, const std::string& org_id) {
-    return oauth_prefix(api_id) + "oauth-client-index." + org_id;
-}
-
-std::string clientset_key(const std::string& api_id) {
-    return oauth_prefix(api_id) + "oauth-clientset.oauth-clientid.";
-}
-
-std::string tokens_key(const std::string& api_id, const std::string& client_id) {
-    return oauth_prefix(api_id) + "oauth-client-tokens." + client_id;
+    return oauth_keys::client_index(api_id, org_id);
 }
 
 /// `text` as a literal inside a Redis glob pattern.
@@ -63,12 +54,8 @@ std::string glob_escape(std::string_view text) {
     return out;
 }
 
-/// A Redis command from its parts (a plain function: coroutines build no braced lists).
 template <class... Parts> Args cmd(const Parts&... parts) {
-    Args out;
-    out.reserve(sizeof...(parts));
-    (out.emplace_back(parts), ...);
-    return out;
+    return oauth_keys::command(parts...);
 }
 
 bool failed(const boost::system::error_code& ec, const redis::Reply& reply) {
@@ -101,15 +88,7 @@ OauthClientsReply deleted_reply(const std::string& client_id) {
 
 // ---- the client -----------------------------------------------------------------------------
 
-/// One OAuth client, as Tyk's OAuthClient holds it.
-struct Client {
-    std::string id;
-    std::string secret;
-    std::string redirect_uri;
-    std::string policy_id;
-    std::string description;
-    Json meta_data; // any JSON value; null when absent
-};
+using oauth::Client;
 
 bool by_id(const Client& a, const Client& b) {
     return a.id < b.id;
@@ -119,18 +98,8 @@ OJson to_ordered(const Json& value) {
     return OJson::parse(value.dump());
 }
 
-/// The stored record (Tyk's OAuthClient JSON; `meta_data` is omitted when null).
 std::string record_json(const Client& c) {
-    OJson out = OJson::object();
-    out["id"] = c.id;
-    out["secret"] = c.secret;
-    out["redirecturi"] = c.redirect_uri;
-    if (!c.meta_data.is_null()) {
-        out["meta_data"] = to_ordered(c.meta_data);
-    }
-    out["policyid"] = c.policy_id;
-    out["description"] = c.description;
-    return out.dump();
+    return oauth::client_record(c).dump();
 }
 
 /// The outward form (Tyk's NewClientRequest; `api_id` and an empty `policy_id` are omitted).
@@ -197,31 +166,8 @@ std::optional<ClientRequest> parse_request(const std::string& text) {
     return out;
 }
 
-/// A stored record; unreadable fields read as empty (Tyk logs and carries on).
 Client parse_record(const std::string& text) {
-    Client out;
-    const Json body = Json::parse(text, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) {
-        return out;
-    }
-    (void)read_string(body, "id", out.id);
-    (void)read_string(body, "secret", out.secret);
-    (void)read_string(body, "redirecturi", out.redirect_uri);
-    (void)read_string(body, "policyid", out.policy_id);
-    (void)read_string(body, "description", out.description);
-    if (const auto it = body.find("meta_data"); it != body.end()) {
-        out.meta_data = *it;
-    }
-    return out;
-}
-
-/// Tyk's createOauthClientSecret: standard base64 of a random (CSPRNG) UUIDv4 in its dashed
-/// text form.
-std::string new_client_secret() {
-    const std::string hex = keys::new_key_id();
-    std::string uuid = hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
-                       hex.substr(16, 4) + "-" + hex.substr(20);
-    return keys::base64_encode(uuid);
+    return oauth::parse_client_record(text);
 }
 
 bool json_flag(const Json& raw, const char* name) {
@@ -338,10 +284,10 @@ awaitable<bool> store_client(server::Worker& worker,
     Args rpush = cmd("RPUSH", index, key);
     auto [push_ec, push_reply] = co_await worker.redis().command(std::move(rpush));
     if (previous_json && *previous_json != json) {
-        Args srem = cmd("SREM", clientset_key(api_id), *previous_json);
+        Args srem = cmd("SREM", client_set(api_id), *previous_json);
         (void)co_await worker.redis().command(std::move(srem));
     }
-    Args sadd = cmd("SADD", clientset_key(api_id), json);
+    Args sadd = cmd("SADD", client_set(api_id), json);
     auto [sadd_ec, sadd_reply] = co_await worker.redis().command(std::move(sadd));
     if (failed(lrem_ec, lrem_reply) || failed(push_ec, push_reply) || failed(sadd_ec, sadd_reply)) {
         spdlog::warn("oauth client {}: index not updated for API {}", client.id, api_id);
@@ -372,7 +318,7 @@ create_client(server::Worker& worker, std::shared_ptr<const GatewayState> state,
         client.id = keys::new_key_id();
     }
     if (client.secret.empty()) {
-        client.secret = new_client_secret();
+        client.secret = oauth::new_uuid_base64();
     }
 
     // The APIs to store the client for: the one named, or the policy's OAuth (or JWT) APIs.
@@ -524,7 +470,7 @@ awaitable<OauthClientsReply> update_client(server::Worker& worker,
     const Client existing = parse_record(*previous);
     Client updated = existing;
     if (rotate) {
-        updated.secret = new_client_secret();
+        updated.secret = oauth::new_uuid_base64();
     } else {
         updated.redirect_uri = request->client.redirect_uri;
         updated.policy_id = request->client.policy_id;
@@ -539,6 +485,10 @@ awaitable<OauthClientsReply> update_client(server::Worker& worker,
     if (!stored) {
         co_return error_reply(http::status::internal_server_error,
                               "Failure in storing client data");
+    }
+    if (!existing.policy_id.empty() && existing.policy_id != updated.policy_id) {
+        // As Tyk: tokens issued under the previous policy stop working.
+        (void)co_await oauth_server::revoke_client_tokens(worker, state, api_id, client_id);
     }
     spdlog::info("oauth client {} {} for API {}", client_id, rotate ? "rotated" : "updated",
                  api_id);
@@ -559,10 +509,10 @@ awaitable<OauthClientsReply> delete_client(server::Worker& worker,
     const std::string key = client_key(api_id, client_id);
     auto previous = co_await raw_record(worker, key);
     if (previous) {
-        Args srem = cmd("SREM", clientset_key(api_id), *previous);
+        Args srem = cmd("SREM", client_set(api_id), *previous);
         (void)co_await worker.redis().command(std::move(srem));
     }
-    Args del = cmd("DEL", key, tokens_key(api_id, client_id));
+    Args del = cmd("DEL", key, client_tokens(api_id, client_id));
     auto [ec, reply] = co_await worker.redis().command(std::move(del));
     if (failed(ec, reply)) {
         co_return error_reply(http::status::internal_server_error, "Delete failed");
@@ -584,7 +534,7 @@ awaitable<OauthClientsReply> client_tokens(server::Worker& worker,
         co_return error_reply(http::status::not_found, "OAuth Client ID not found");
     }
     const std::string now = std::to_string(unix_now());
-    Args range = cmd("ZRANGEBYSCORE", tokens_key(api_id, client_id), now, "+inf", "WITHSCORES");
+    Args range = cmd("ZRANGEBYSCORE", client_tokens(api_id, client_id), now, "+inf", "WITHSCORES");
     auto [ec, reply] = co_await worker.redis().command(std::move(range));
     if (failed(ec, reply)) {
         co_return error_reply(http::status::internal_server_error, "Get client tokens failed");

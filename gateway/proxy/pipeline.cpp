@@ -3,6 +3,7 @@
 #include "gateway/api/gateway_api.hpp"
 #include "gateway/common/logging.hpp"
 #include "gateway/limits/limiter.hpp"
+#include "gateway/oauth/oauth_server.hpp"
 #include "gateway/proxy/forwarder.hpp"
 #include "gateway/server/client_connection.hpp"
 #include "gateway/server/worker.hpp"
@@ -101,6 +102,32 @@ void log_access(const server::ClientConnection& conn,
                           http::to_string(method), path, status, api_id.empty() ? "-" : api_id,
                           conn.peer_ip, Ms(upstream).count(), Ms(total).count(),
                           error ? " error=" : "", error ? error : "");
+}
+
+/// A Gateway API path as logged: the key or token it names is obfuscated as Tyk's
+/// ObfuscateKey does ("****" and the last 4 characters), so access logs hold no credentials.
+std::string redact_api_path(std::string_view path) {
+    for (std::string_view prefix : {"/tyk/keys/", "/tyk/oauth/refresh/"}) {
+        if (!path.starts_with(prefix)) {
+            continue;
+        }
+        const auto rest = path.substr(prefix.size());
+        const auto end = rest.find('/');
+        const auto key = rest.substr(0, end);
+        if (key.empty() || key == "create") {
+            break;
+        }
+        std::string out(prefix);
+        out += "****";
+        if (key.size() > 4) {
+            out += key.substr(key.size() - 4);
+        }
+        if (end != std::string_view::npos) {
+            out += rest.substr(end);
+        }
+        return out;
+    }
+    return std::string(path);
 }
 
 /// Who the access log line of a proxied request is about.
@@ -401,8 +428,54 @@ struct AuthOutcome {
     std::string key;                              // the key as presented
 };
 
-/// Tyk's auth-token step for `api`: the key from the request, its session from Redis (Tyk's
-/// lookup order), then expiry, access rights and `allowed_urls`. Redis errors fail closed (503).
+/// Tyk's Oauth2KeyExists header check: the raw `Authorization` value (or the param/cookie
+/// auth_configs.oauth names) split on spaces; the second word is the token. Sets the verdict when
+/// the value is missing or not a bearer token.
+std::string bearer_token(const config::GatewayConfig& cfg,
+                         const http::request_header<>& req,
+                         std::string_view query,
+                         const config::ApiDefinition& api,
+                         Verdict& verdict) {
+    const auto& where = api.oauth_auth;
+    std::string raw;
+    if (!where.disable_header) {
+        raw = std::string(req[where.auth_header_name]);
+    }
+    if (where.use_param) {
+        const std::string name =
+            where.param_name.empty() ? where.auth_header_name : where.param_name;
+        if (auto v = auth::query_param(query, name); v && !v->empty()) {
+            raw = std::move(*v);
+        }
+    }
+    if (where.use_cookie) {
+        const std::string name =
+            where.cookie_name.empty() ? where.auth_header_name : where.cookie_name;
+        if (auto v = auth::cookie_value(req, name); v && !v->empty()) {
+            raw = std::move(*v);
+        }
+    }
+    const auto space = raw.find(' ');
+    if (space == std::string::npos) {
+        verdict =
+            Rejection{http::status::bad_request, auth::message_for(cfg, "oauth.auth_field_missing",
+                                                                   "Authorization field missing")};
+        return {};
+    }
+    if (!boost::beast::iequals(std::string_view(raw).substr(0, space), "bearer")) {
+        verdict = Rejection{
+            http::status::bad_request,
+            auth::message_for(cfg, "oauth.auth_field_malformed", "Bearer token malformed")};
+        return {};
+    }
+    const auto rest = std::string_view(raw).substr(space + 1);
+    return std::string(rest.substr(0, rest.find(' ')));
+}
+
+/// Tyk's auth step for `api` (auth token, or OAuth bearer token with `use_oauth2`): the key
+/// from the request, its session from Redis (Tyk's lookup order), policies, an OAuth token's
+/// client still existing, then expiry, access rights and `allowed_urls`. Redis errors fail
+/// closed (503).
 awaitable<AuthOutcome> authenticate(server::Worker& worker,
                                     const config::GatewayConfig& cfg,
                                     const config::PolicySet& policies,
@@ -411,19 +484,33 @@ awaitable<AuthOutcome> authenticate(server::Worker& worker,
                                     std::string_view path,
                                     const config::ApiDefinition& api) {
     AuthOutcome out;
-    out.key = auth::extract_api_key(req, query, api.auth);
-    if (out.key.empty()) {
-        out.verdict =
-            Rejection{http::status::unauthorized, auth::message_for(cfg, "auth.auth_field_missing",
-                                                                    "Authorization field missing")};
-        co_return out;
+    const bool oauth = api.use_oauth2;
+    if (oauth) {
+        out.key = bearer_token(cfg, req, query, api, out.verdict);
+        if (out.verdict) {
+            co_return out;
+        }
+    } else {
+        out.key = auth::extract_api_key(req, query, api.auth);
+        if (out.key.empty()) {
+            out.verdict = Rejection{
+                http::status::unauthorized,
+                auth::message_for(cfg, "auth.auth_field_missing", "Authorization field missing")};
+            co_return out;
+        }
+        if (static_cast<int>(out.key.size()) < cfg.min_token_length) {
+            out.verdict = Rejection{http::status::forbidden,
+                                    auth::message_for(cfg, "auth.key_not_found",
+                                                      "Access to this API has been disallowed")};
+            co_return out;
+        }
     }
-    if (static_cast<int>(out.key.size()) < cfg.min_token_length) {
-        out.verdict = Rejection{
-            http::status::forbidden,
-            auth::message_for(cfg, "auth.key_not_found", "Access to this API has been disallowed")};
-        co_return out;
-    }
+    const Rejection not_found =
+        oauth ? Rejection{http::status::forbidden,
+                          auth::message_for(cfg, "oauth.key_not_found", "Key not authorised")}
+              : Rejection{http::status::forbidden,
+                          auth::message_for(cfg, "auth.key_not_found",
+                                            "Access to this API has been disallowed")};
     std::vector<std::string> storage_keys;
     for (const auto& candidate : keys::lookup_candidates(out.key, api.org_id, cfg.hash_key_function,
                                                          cfg.hash_key_function_fallback,
@@ -434,22 +521,32 @@ awaitable<AuthOutcome> authenticate(server::Worker& worker,
     if (ec) {
         // Fail closed: never let a request through unauthenticated.
         out.verdict = Rejection{http::status::service_unavailable, "Session store unavailable"};
-    } else if (!found) {
-        out.verdict = Rejection{
-            http::status::forbidden,
-            auth::message_for(cfg, "auth.key_not_found", "Access to this API has been disallowed")};
-    } else if (const std::string error = policy::apply_policies(found->session, policies);
-               !error.empty()) {
+        co_return out;
+    }
+    if (!found) {
+        out.verdict = not_found;
+        co_return out;
+    }
+    if (const std::string error = policy::apply_policies(found->session, policies);
+        !error.empty()) {
         spdlog::warn("api {}: key {}...: policies not applied: {}", api.api_id,
                      found->storage_key.substr(7, 8), error);
-        out.verdict = Rejection{
-            http::status::forbidden,
-            auth::message_for(cfg, "auth.key_not_found", "Access to this API has been disallowed")};
-    } else {
-        out.verdict =
-            auth::check_session(found->session, api, req.method_string(), path, unix_now());
-        out.stored = std::move(found);
+        out.verdict = not_found;
+        co_return out;
     }
+    if (oauth) {
+        const bool deleted = co_await oauth_server::client_deleted(
+            worker, api.api_id, found->session.oauth_client_id());
+        if (deleted) {
+            out.verdict =
+                Rejection{http::status::forbidden,
+                          auth::message_for(cfg, "oauth.client_deleted",
+                                            "Key not authorised. OAuth client access was revoked")};
+            co_return out;
+        }
+    }
+    out.verdict = auth::check_session(found->session, api, req.method_string(), path, unix_now());
+    out.stored = std::move(found);
     co_return out;
 }
 
@@ -579,6 +676,58 @@ awaitable<LimitsOutcome> check_limits(server::Worker& worker,
     co_return out;
 }
 
+/// The most an OAuth endpoint reads of a request body (forms of a few fields).
+constexpr std::size_t kMaxOauthBody = 64 * 1024;
+
+/// Serves one of the OAuth endpoints under an OAuth API's listen path (Tyk registers these
+/// beside the API, outside its middleware chain).
+awaitable<bool> serve_oauth_endpoint(server::ClientConnection& conn,
+                                     RequestParser& rp,
+                                     std::shared_ptr<const GatewayState> state,
+                                     const config::ApiDefinition& api,
+                                     oauth_server::Endpoint endpoint,
+                                     const AccessLine& line,
+                                     std::string_view query) {
+    auto& req = rp.get();
+    oauth_server::EndpointRequest request;
+    if (!rp.is_done()) {
+        const auto failed = co_await buffer_body(conn, line, rp, kMaxOauthBody, request.body);
+        if (failed) {
+            co_return *failed;
+        }
+    }
+    const bool keep_alive = req.keep_alive() && req.version() >= 11;
+    request.method = req.method();
+    request.query = std::string(query);
+    request.content_type = std::string(req[http::field::content_type]);
+    request.authorization = std::string(req[http::field::authorization]);
+    request.admin_authorization = std::string(req["X-Tyk-Authorization"]);
+    oauth_server::Reply reply =
+        co_await oauth_server::handle(conn.worker, state, api, endpoint, std::move(request));
+    StringResponse res;
+    if (!reply.location.empty()) {
+        res.result(reply.status);
+        res.version(11);
+        res.set(http::field::location, reply.location);
+        res.keep_alive(keep_alive);
+        res.prepare_payload();
+    } else {
+        res = make_json_response(reply.status, std::move(reply.body), keep_alive);
+    }
+    if (reply.no_cache) {
+        res.set("X-Content-Type-Options", "nosniff");
+        res.set("X-XSS-Protection", "1; mode=block");
+        res.set("X-Frame-Options", "DENY");
+        res.set("Strict-Transport-Security", "max-age=63072000; includeSubDomains");
+        res.set(http::field::cache_control, "no-cache, no-store, must-revalidate");
+        res.set(http::field::pragma, "no-cache");
+        res.set(http::field::expires, "0");
+    }
+    const bool keep = co_await server::write_reply(conn, res);
+    line.write(res.result_int(), {}, reply.status >= http::status::bad_request ? "oauth" : nullptr);
+    co_return keep;
+}
+
 /// The proxy path of a request routed to `api`: auth, transforms, forward, respond.
 awaitable<bool> proxy_request(server::ClientConnection& conn,
                               RequestParser& rp,
@@ -601,6 +750,14 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
     if (cfg.http_server_options.max_request_body_size > 0) {
         body_limit = std::min(
             body_limit, static_cast<std::size_t>(cfg.http_server_options.max_request_body_size));
+    }
+
+    // OAuth endpoints of an OAuth API (token, authorize, revoke)
+    if (api.use_oauth2) {
+        const auto endpoint = oauth_server::endpoint_for(listen_prefix, path);
+        if (endpoint != oauth_server::Endpoint::none) {
+            co_return co_await serve_oauth_endpoint(conn, rp, state, api, endpoint, line, query);
+        }
     }
 
     // version check: `internal` endpoints are for tyk:// loops only
@@ -911,7 +1068,8 @@ awaitable<bool> handle_request(server::ClientConnection& conn,
     }
     if (api::is_gateway_api_path(path)) {
         const bool keep = co_await api::handle_gateway_api(conn, parser, state);
-        const AccessLine api_line{conn, method, path, "tyk-api", started};
+        const std::string logged = redact_api_path(path);
+        const AccessLine api_line{conn, method, logged, "tyk-api", started};
         api_line.write(0, {}, nullptr);
         co_return keep;
     }

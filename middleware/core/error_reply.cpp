@@ -30,7 +30,9 @@ StringResponse make_error_response(http::status status,
 StringResponse make_json_response(http::status status, std::string body, bool keep_alive) {
     StringResponse res{status, 11};
     res.set(http::field::content_type, "application/json");
-    body += '\n';
+    if (!body.ends_with('\n')) {
+        body += '\n'; // Go's json.Encoder ends every document with one
+    }
     res.body() = std::move(body);
     res.keep_alive(keep_alive);
     res.prepare_payload();

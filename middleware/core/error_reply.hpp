@@ -18,7 +18,8 @@ StringResponse make_error_response(http::status status,
                                    bool keep_alive,
                                    bool hide_generator_header = false);
 
-/// A JSON reply (Gateway API, health check): `body` is sent as given, plus a newline as Tyk does.
+/// A JSON reply (Gateway API, health check, OAuth): `body` is sent as given, ending with one
+/// newline as Tyk's encoder writes it (added unless `body` already ends with one).
 StringResponse make_json_response(http::status status, std::string body, bool keep_alive);
 
 } // namespace portcullis

@@ -69,6 +69,8 @@ std::optional<std::string> unescape(std::string_view in, bool query) {
     return out;
 }
 
+} // namespace
+
 // Go's url.ParseQuery, appending to `form` (name -> array of values).
 void parse_query_into(json& form, std::string_view query) {
     while (!query.empty()) {
@@ -94,6 +96,8 @@ void parse_query_into(json& form, std::string_view query) {
     }
 }
 
+namespace {
+
 // First value of the header `name` (Go's Header.Get), or empty.
 std::string_view first_header(const Fields* headers, std::string_view name) {
     if (headers == nullptr) {
@@ -105,6 +109,12 @@ std::string_view first_header(const Fields* headers, std::string_view name) {
         }
     }
     return {};
+}
+
+} // namespace
+
+std::optional<std::string> query_unescape(std::string_view text) {
+    return unescape(text, true);
 }
 
 // Go's mime.ParseMediaType media type check for application/x-www-form-urlencoded.
@@ -119,6 +129,8 @@ bool is_form_urlencoded(std::string_view content_type) {
     }
     return iequals(media, "application/x-www-form-urlencoded");
 }
+
+namespace {
 
 bool is_ascii_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,16 @@ nlohmann::json build_context_vars(const RequestFacts& request, int xff_depth);
 /// Whether Tyk's context variables read the body (`request_data` from a form): POST, PUT or PATCH
 /// with an application/x-www-form-urlencoded Content-Type (net/http's ParseForm).
 bool reads_form_body(std::string_view method, const Fields* headers);
+
+/// Go's url.ParseQuery, appending to `form` (name -> array of values); pairs with a malformed
+/// escape or a ';' are skipped.
+void parse_query_into(nlohmann::json& form, std::string_view query);
+
+/// Go's url.QueryUnescape ('+' is a space); nullopt on a malformed escape.
+std::optional<std::string> query_unescape(std::string_view text);
+
+/// Go's mime.ParseMediaType check for application/x-www-form-urlencoded.
+bool is_form_urlencoded(std::string_view content_type);
 
 /// Go's textproto.CanonicalMIMEHeaderKey ("x-api-key" -> "X-Api-Key").
 std::string canonical_header_key(std::string_view name);
