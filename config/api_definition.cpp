@@ -124,6 +124,44 @@ AuthTokenConfig read_effective_auth(const JsonReader& root) {
     return read_auth(root.object("auth"));
 }
 
+MiddlewareDefinition read_middleware(const JsonReader& reader) {
+    MiddlewareDefinition mw;
+    reader.read("name", mw.name);
+    reader.read("path", mw.path);
+    reader.read("require_session", mw.require_session);
+    reader.read("raw_body_only", mw.raw_body_only);
+    reader.read("disabled", mw.disabled);
+    return mw;
+}
+
+std::vector<MiddlewareDefinition> read_middleware_list(const JsonReader& reader,
+                                                       std::string_view key) {
+    std::vector<MiddlewareDefinition> out;
+    const auto& list = reader.raw(key);
+    if (list.is_null()) {
+        return out;
+    }
+    if (!list.is_array()) {
+        reader.fail(key, "expected an array");
+    }
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        const std::string path = reader.path() + "/" + std::string(key) + "/" + std::to_string(i);
+        out.push_back(read_middleware(JsonReader(list[i], reader.file(), path)));
+    }
+    return out;
+}
+
+CustomMiddleware read_custom_middleware(const JsonReader& reader) {
+    CustomMiddleware mw;
+    reader.read("driver", mw.driver);
+    mw.pre = read_middleware_list(reader, "pre");
+    mw.post_key_auth = read_middleware_list(reader, "post_key_auth");
+    mw.post = read_middleware_list(reader, "post");
+    mw.response = read_middleware_list(reader, "response");
+    mw.auth_check = read_middleware(reader.object("auth_check"));
+    return mw;
+}
+
 } // namespace
 
 const VersionInfo* ApiDefinition::active_version() const {
@@ -187,6 +225,7 @@ ApiDefinition parse_api_definition(const nlohmann::json& value, const std::strin
               api.session_lifetime_respects_key_expiration);
     api.config_data = read_raw_object(root, "config_data");
     root.read("config_data_disabled", api.config_data_disabled);
+    api.custom_middleware = read_custom_middleware(root.object("custom_middleware"));
     api.raw = value;
     return api;
 }

@@ -62,6 +62,25 @@ struct AuthTokenConfig {
     bool disable_header = false;
 };
 
+/// One plugin of `custom_middleware` (Tyk's MiddlewareDefinition).
+struct MiddlewareDefinition {
+    std::string name; // the global JS object the script defines
+    std::string path; // the script file
+    bool require_session = false;
+    bool raw_body_only = false;
+    bool disabled = false;
+};
+
+/// `custom_middleware`: plugin hooks by phase.
+struct CustomMiddleware {
+    std::string driver; // "otto" (or "javascript") for JavaScript plugins
+    std::vector<MiddlewareDefinition> pre;
+    std::vector<MiddlewareDefinition> post_key_auth;
+    std::vector<MiddlewareDefinition> post;
+    std::vector<MiddlewareDefinition> response;
+    MiddlewareDefinition auth_check;
+};
+
 /// `oauth_meta` of an OAuth2 API.
 struct OauthMeta {
     std::vector<std::string> allowed_access_types;    // grant types: authorization_code, ...
@@ -95,6 +114,7 @@ struct ApiDefinition {
     bool session_lifetime_respects_key_expiration = false;
     nlohmann::json config_data = nlohmann::json::object();
     bool config_data_disabled = false;
+    CustomMiddleware custom_middleware;
 
     nlohmann::json raw; // the definition as read (GET /tyk/apis returns it)
 

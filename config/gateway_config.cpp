@@ -127,6 +127,7 @@ PortcullisOptions read_portcullis_options(const JsonReader& reader) {
     read_log_level(reader, "access_log", options.access_log);
     reader.read("test_hooks", options.test_hooks);
     reader.read("rate_limiter_fail_open", options.rate_limiter_fail_open);
+    read_size(reader, "jsvm_max_heap_bytes", options.jsvm_max_heap_bytes);
     return options;
 }
 

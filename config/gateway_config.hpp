@@ -67,6 +67,8 @@ struct PortcullisOptions {
     /// When Redis cannot answer a rate-limit check, let the request through instead of
     /// answering 503. Quotas always fail closed.
     bool rate_limiter_fail_open = false;
+    /// Memory cap of each JavaScript plugin heap (one per worker and API with plugins).
+    std::size_t jsvm_max_heap_bytes = 64u << 20;
 };
 
 /// The gateway configuration read from a Tyk `tyk.conf`. Unknown fields are ignored.

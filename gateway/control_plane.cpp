@@ -29,6 +29,15 @@ ControlPlane::load_state(std::shared_ptr<const config::GatewayConfig> config) {
         for (const auto& error : errors) {
             spdlog::error("API {}: entry skipped: {}", api->api_id, error.to_string());
         }
+        std::vector<std::string> plugin_errors;
+        if (auto plugins = jsvm::load_api_plugins(*api, *config, plugin_errors)) {
+            spdlog::info("API {}: {} JavaScript plugin script(s) loaded", api->api_id,
+                         plugins->scripts.size());
+            state->plugins[api->api_id] = std::move(plugins);
+        }
+        for (const auto& error : plugin_errors) {
+            spdlog::error("{}", error);
+        }
     }
     std::vector<config::ConfigError> policy_errors;
     state->policies = config::load_policies(config->policies, policy_errors);

@@ -2,6 +2,7 @@
 
 #include "config/gateway_config.hpp"
 #include "config/policy.hpp"
+#include "middleware/jsvm/plugins.hpp"
 #include "middleware/proxy/api_router.hpp"
 #include "middleware/transform/api_transforms.hpp"
 
@@ -21,6 +22,14 @@ struct GatewayState {
     std::unordered_map<std::string, std::shared_ptr<const transform::ApiTransforms>> transforms;
     /// Policies by id (never null; empty when none are configured).
     std::shared_ptr<const config::PolicySet> policies = std::make_shared<const config::PolicySet>();
+
+    /// JavaScript plugins per api_id (only APIs that have some).
+    std::unordered_map<std::string, std::shared_ptr<const jsvm::ApiPlugins>> plugins;
+
+    std::shared_ptr<const jsvm::ApiPlugins> plugins_for(const std::string& api_id) const {
+        auto it = plugins.find(api_id);
+        return it == plugins.end() ? nullptr : it->second;
+    }
 
     const transform::ApiTransforms& transforms_for(const std::string& api_id) const {
         static const transform::ApiTransforms kNone;

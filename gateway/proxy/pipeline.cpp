@@ -2,6 +2,7 @@
 
 #include "gateway/api/gateway_api.hpp"
 #include "gateway/common/logging.hpp"
+#include "gateway/jsvm/plugin_steps.hpp"
 #include "gateway/limits/limiter.hpp"
 #include "gateway/oauth/oauth_server.hpp"
 #include "gateway/proxy/forwarder.hpp"
@@ -728,20 +729,93 @@ awaitable<bool> serve_oauth_endpoint(server::ClientConnection& conn,
     co_return keep;
 }
 
+/// Whether a plugin-given header name and value may be sent: no CR, LF or NUL (they would split
+/// the header block) and a non-empty token name.
+bool safe_header(std::string_view name, std::string_view value) {
+    if (name.empty() || !is_token(name)) {
+        return false;
+    }
+    return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+/// Answers with the reply a plugin asked for (ReturnOverrides) or its failure.
+awaitable<bool> reply_plugin(server::ClientConnection& conn,
+                             const AccessLine& line,
+                             const jsvm_runtime::PluginReply& reply,
+                             bool keep_alive) {
+    StringResponse res;
+    if (reply.error_template) {
+        res = make_error_response(reply.status, reply.body, keep_alive,
+                                  conn.worker.state()->config->hide_generator_header);
+    } else {
+        res.result(reply.status);
+        res.version(11);
+        res.body() = reply.body;
+        res.keep_alive(keep_alive);
+    }
+    for (const auto& [name, value] : reply.headers) {
+        if (safe_header(name, value)) {
+            res.set(name, value);
+        } else {
+            spdlog::warn("api {}: plugin response header dropped: invalid name or value",
+                         line.api_id);
+        }
+    }
+    res.prepare_payload();
+    const bool keep = co_await server::write_reply(conn, res);
+    line.write(res.result_int(), {}, reply.reason);
+    co_return keep;
+}
+
+/// Response plugins as a forwarder step: the upstream body read whole, the response body
+/// transform (when one applies) first, then the API's `response` plugins.
+class ResponsePluginStep final : public ResponseBodyStep {
+  public:
+    ResponsePluginStep(server::Worker& worker,
+                       const GatewayState& state,
+                       const config::ApiDefinition& api,
+                       std::shared_ptr<const jsvm::ApiPlugins> plugins,
+                       const Session* session,
+                       ResponseBodyStep* inner)
+        : worker_(worker), state_(state), api_(api), plugins_(std::move(plugins)),
+          session_(session), inner_(inner) {}
+
+    bool wants(const http::response_header<>&) const override { return true; }
+
+    void apply(http::response_header<>& response, std::string& body) override {
+        if (inner_ != nullptr && inner_->wants(response)) {
+            inner_->apply(response, body);
+        }
+        jsvm_runtime::run_response_plugins(worker_, state_, api_, plugins_, session_, response,
+                                           body);
+    }
+
+  private:
+    server::Worker& worker_;
+    const GatewayState& state_;
+    const config::ApiDefinition& api_;
+    std::shared_ptr<const jsvm::ApiPlugins> plugins_;
+    const Session* session_;
+    ResponseBodyStep* inner_;
+};
+
 /// The proxy path of a request routed to `api`: auth, transforms, forward, respond.
 awaitable<bool> proxy_request(server::ClientConnection& conn,
                               RequestParser& rp,
                               std::shared_ptr<const GatewayState> state,
                               const config::ApiDefinition& api,
                               std::string_view listen_prefix,
-                              std::string_view path,
-                              std::string_view query,
+                              std::string_view path_in,
+                              std::string_view query_in,
                               Clock::time_point started,
                               bool keep_alive) {
     const auto& cfg = *state->config;
     auto& req = rp.get();
     const http::verb method = req.method();
-    const AccessLine line{conn, method, path, api.api_id, started};
+    const AccessLine line{conn, method, path_in, api.api_id, started};
+    // The path and query as the steps see them (`pre` plugins may change them).
+    std::string path{path_in};
+    std::string query{query_in};
     // Bodies a step needs whole (form context variables, payload triggers) are read once into
     // `body` and then sent from there.
     std::string body;
@@ -768,6 +842,34 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
             const std::string message = "Requested endpoint is forbidden";
             co_return co_await reply_error(conn, line, http::status::forbidden, message, keep_alive,
                                            "internal_endpoint");
+        }
+    }
+
+    // `pre` plugins (they read the whole body)
+    const auto plugins = state->plugins_for(api.api_id);
+    jsvm_runtime::RequestState plugin_request;
+    if (plugins) {
+        if (!plugins->unusable.empty()) {
+            const std::string message = "Middleware error";
+            co_return co_await reply_error(conn, line, http::status::internal_server_error, message,
+                                           keep_alive, "plugin_unusable");
+        }
+        if (!rp.is_done()) {
+            const auto failed = co_await buffer_body(conn, line, rp, body_limit, body);
+            if (failed) {
+                co_return *failed;
+            }
+            body_buffered = true;
+        }
+        plugin_request.req = &req;
+        plugin_request.path = &path;
+        plugin_request.query = &query;
+        plugin_request.body = &body;
+        plugin_request.request_uri = std::string(req.target());
+        auto reply = jsvm_runtime::run_request_plugins(conn.worker, *state, api, plugins,
+                                                       jsvm::Hook::pre, plugin_request);
+        if (reply) {
+            co_return co_await reply_plugin(conn, line, *reply, req.keep_alive());
         }
     }
 
@@ -822,6 +924,18 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
 
     // header transforms, then URL rewrite (internal loops re-enter here for the target API)
     ResponseSteps response_steps{conn.worker, api, state, stored ? &*stored : nullptr};
+
+    // `post_key_auth` plugins (keyed APIs): they may change the session's metadata
+    if (plugins && stored) {
+        plugin_request.stored = &*stored;
+        auto reply = jsvm_runtime::run_request_plugins(conn.worker, *state, api, plugins,
+                                                       jsvm::Hook::post_key_auth, plugin_request);
+        meta = &stored->session.meta_data();
+        if (reply) {
+            co_await response_steps.run(nullptr); // a metadata change is saved on errors too
+            co_return co_await reply_plugin(conn, line, *reply, req.keep_alive());
+        }
+    }
 
     // rate limits and quotas: the key's, then the API's
     {
@@ -1017,6 +1131,39 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
         break;
     }
 
+    // `post` plugins: the request as it will be sent; a changed URL is sent as the plugin gave it
+    if (plugins && !plugins->post.empty()) {
+        plugin_request.stored = stored ? &*stored : nullptr;
+        plugin_request.path = &current_path;
+        plugin_request.query = &current_query;
+        plugin_request.url_changed = false;
+        plugin_request.body_changed = false;
+        auto reply = jsvm_runtime::run_request_plugins(conn.worker, *state, *current, plugins,
+                                                       jsvm::Hook::post, plugin_request);
+        if (reply) {
+            co_await response_steps.run(nullptr);
+            co_return co_await reply_plugin(conn, line, *reply, req.keep_alive());
+        }
+        if (plugin_request.body_changed) {
+            body_buffered = true;
+        }
+        if (plugin_request.url_changed) {
+            request_target = rewritten_target
+                                 ? current_path + (current_query.empty() ? "" : "?" + current_query)
+                                 : upstream_request_target(current->proxy, current_prefix,
+                                                           current_path, current_query);
+        }
+    }
+    if (plugins && plugin_request.body_changed) {
+        body_buffered = true;
+    }
+    std::optional<ResponsePluginStep> response_plugins;
+    if (plugins && !plugins->response.empty()) {
+        response_plugins.emplace(conn.worker, *state, api, plugins,
+                                 stored ? &stored->session : nullptr,
+                                 response_transform ? &*response_transform : nullptr);
+    }
+
     // forward
     ForwardPlan plan;
     plan.target = rewritten_target ? &*rewritten_target : &current->proxy.target;
@@ -1025,7 +1172,9 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
     plan.max_request_body = cfg.http_server_options.max_request_body_size;
     plan.before_response = &response_steps;
     plan.buffered_body = body_buffered ? &body : nullptr;
-    plan.response_body = response_transform ? &*response_transform : nullptr;
+    plan.response_body = response_plugins     ? static_cast<ResponseBodyStep*>(&*response_plugins)
+                         : response_transform ? &*response_transform
+                                              : nullptr;
     plan.max_response_body = max_response_body;
     const ForwardResult result = co_await forward(conn, rp, std::move(plan));
 

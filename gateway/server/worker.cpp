@@ -1,5 +1,7 @@
 #include "gateway/server/worker.hpp"
 
+#include "gateway/jsvm/host_calls.hpp"
+#include "gateway/jsvm/js_runtime.hpp"
 #include "gateway/server/client_connection.hpp"
 #include "middleware/core/error_reply.hpp"
 
@@ -47,6 +49,16 @@ Worker::Worker(unsigned index, std::shared_ptr<const GatewayState> state, Contro
       control_(control),
       redis_(std::make_shared<redis::RedisClient>(ioc_, redis_options(state_->config->storage))),
       sessions_(std::make_unique<session::SessionStore>(redis_)) {}
+
+jsvm_runtime::JsRuntime& Worker::js() {
+    if (!js_) {
+        js_host_ = std::make_unique<jsvm_host::HostServices>(
+            [this]() -> std::shared_ptr<const GatewayState> { return state_; });
+        js_ = std::make_unique<jsvm_runtime::JsRuntime>(
+            [host = js_host_.get()]() { return host->calls(); });
+    }
+    return *js_;
+}
 
 Worker::~Worker() {
     if (thread_.joinable()) {

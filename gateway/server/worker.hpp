@@ -16,6 +16,13 @@ namespace portcullis {
 class ControlPlane;
 }
 
+namespace portcullis::jsvm_runtime {
+class JsRuntime;
+}
+namespace portcullis::jsvm_host {
+class HostServices;
+}
+
 namespace portcullis::server {
 
 /// One shared-nothing worker: an io_context on its own thread with its own SO_REUSEPORT
@@ -55,6 +62,8 @@ class Worker {
     const std::shared_ptr<const GatewayState>& state() const noexcept { return state_; }
     proxy::UpstreamPool& upstream_pool() noexcept { return *pool_; }
     session::SessionStore& sessions() noexcept { return *sessions_; }
+    /// This worker's JavaScript plugin heaps (created on first use).
+    jsvm_runtime::JsRuntime& js();
     redis::RedisClient& redis() noexcept { return *redis_; }
     ControlPlane& control() noexcept { return *control_; }
     bool draining() const noexcept { return draining_; }
@@ -75,6 +84,8 @@ class Worker {
     ControlPlane* control_;
     std::shared_ptr<redis::RedisClient> redis_;
     std::unique_ptr<session::SessionStore> sessions_;
+    std::unique_ptr<jsvm_host::HostServices> js_host_; // outlives js_ (declared first)
+    std::unique_ptr<jsvm_runtime::JsRuntime> js_;
     std::list<Tracked> connections_;
     bool draining_ = false;
     asio::steady_timer drain_timer_{ioc_};

@@ -38,26 +38,6 @@ std::int64_t int_member(const Json& object, const char* name) {
                                  : it->get<std::int64_t>();
 }
 
-/// Go's url.QueryEscape.
-std::string query_escape(std::string_view text) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    for (const char c : text) {
-        const auto u = static_cast<unsigned char>(c);
-        if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~') {
-            out.push_back(c);
-        } else if (c == ' ') {
-            out.push_back('+');
-        } else {
-            out.push_back('%');
-            out.push_back(kHex[u >> 4]);
-            out.push_back(kHex[u & 15]);
-        }
-    }
-    return out;
-}
-
 /// fmt.Sprint of an output value.
 std::string sprint(const Json& value) {
     if (value.is_string()) {
@@ -381,15 +361,7 @@ std::optional<std::string> redirect_url(const Response& response) {
     for (const auto& [name, value] : response.output.items()) {
         params[name] = Json::array({sprint(value)});
     }
-    std::string encoded;
-    for (const auto& [name, values] : params.items()) {
-        for (const auto& v : values) {
-            if (!encoded.empty()) {
-                encoded.push_back('&');
-            }
-            encoded += query_escape(name) + "=" + query_escape(v.get<std::string>());
-        }
-    }
+    const std::string encoded = transform::encode_query(params);
     std::string out(head);
     out.push_back(response.redirect_in_fragment ? '#' : '?');
     if (encoded.empty() && !response.redirect_in_fragment) {

@@ -1,6 +1,7 @@
 #include "middleware/transform/context_vars.hpp"
 
 #include "middleware/core/text.hpp"
+#include "middleware/transform/variables.hpp"
 
 #include <openssl/rand.h>
 
@@ -112,6 +113,22 @@ std::string_view first_header(const Fields* headers, std::string_view name) {
 }
 
 } // namespace
+
+std::string encode_query(const json& values) {
+    std::string out;
+    for (const auto& [name, list] : values.items()) {
+        const std::string key = query_escape(name);
+        for (const auto& v : list) {
+            if (!out.empty()) {
+                out.push_back('&');
+            }
+            out += key;
+            out.push_back('=');
+            out += query_escape(v.is_string() ? v.get<std::string>() : v.dump());
+        }
+    }
+    return out;
+}
 
 std::optional<std::string> query_unescape(std::string_view text) {
     return unescape(text, true);

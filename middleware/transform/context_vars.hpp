@@ -36,6 +36,10 @@ bool reads_form_body(std::string_view method, const Fields* headers);
 /// escape or a ';' are skipped.
 void parse_query_into(nlohmann::json& form, std::string_view query);
 
+/// Go's url.Values.Encode of `values` (name -> array of strings): sorted by name, each value
+/// escaped, joined with '&'.
+std::string encode_query(const nlohmann::json& values);
+
 /// Go's url.QueryUnescape ('+' is a space); nullopt on a malformed escape.
 std::optional<std::string> query_unescape(std::string_view text);
 
