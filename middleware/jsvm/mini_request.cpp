@@ -3,6 +3,8 @@
 #include "middleware/keys/base64.hpp"
 #include "middleware/transform/context_vars.hpp"
 
+#include <type_traits>
+
 namespace portcullis::jsvm {
 
 namespace {
@@ -23,41 +25,25 @@ OJson header_map(const Fields* headers) {
     return out;
 }
 
-/// A JSON member as Go's decoder reads it into a typed field: absent or null keeps the zero
-/// value; a wrong type fails the whole decode.
-bool read_string(const Json& obj, const char* name, std::string& out) {
+/// A JSON member as Go's decoder reads it into a typed field (string, bool or int): absent or
+/// null keeps the zero value; a wrong type fails the whole decode.
+template <class T> bool read_field(const Json& obj, const char* name, T& out) {
     const auto it = obj.find(name);
     if (it == obj.end() || it->is_null()) {
         return true;
     }
-    if (!it->is_string()) {
+    bool typed = false;
+    if constexpr (std::is_same_v<T, std::string>) {
+        typed = it->is_string();
+    } else if constexpr (std::is_same_v<T, bool>) {
+        typed = it->is_boolean();
+    } else {
+        typed = it->is_number_integer();
+    }
+    if (!typed) {
         return false;
     }
-    out = it->get<std::string>();
-    return true;
-}
-
-bool read_bool(const Json& obj, const char* name, bool& out) {
-    const auto it = obj.find(name);
-    if (it == obj.end() || it->is_null()) {
-        return true;
-    }
-    if (!it->is_boolean()) {
-        return false;
-    }
-    out = it->get<bool>();
-    return true;
-}
-
-bool read_int(const Json& obj, const char* name, int& out) {
-    const auto it = obj.find(name);
-    if (it == obj.end() || it->is_null()) {
-        return true;
-    }
-    if (!it->is_number_integer()) {
-        return false;
-    }
-    out = it->get<int>();
+    out = it->get<T>();
     return true;
 }
 
@@ -120,7 +106,7 @@ bool read_list_map(const Json& obj,
 /// A []byte field: standard base64 text (or null).
 bool read_bytes(const Json& obj, const char* name, std::string& out) {
     std::string text;
-    if (!read_string(obj, name, text)) {
+    if (!read_field(obj, name, text)) {
         return false;
     }
     auto decoded = keys::base64_decode_strict(text);
@@ -196,18 +182,18 @@ std::optional<RequestReturn> decode_request_return(std::string_view text, std::s
     const auto ov_it = req.find("ReturnOverrides");
     const Json& ov = ov_it != req.end() && ov_it->is_object() ? *ov_it : kEmpty;
     std::string response_error;
-    const bool ok = read_string(req, "URL", out.url) && read_bytes(req, "Body", out.body) &&
-                    read_bool(req, "IgnoreBody", out.ignore_body) &&
+    const bool ok = read_field(req, "URL", out.url) && read_bytes(req, "Body", out.body) &&
+                    read_field(req, "IgnoreBody", out.ignore_body) &&
                     read_strings(req, "DeleteHeaders", out.delete_headers) &&
                     read_string_map(req, "SetHeaders", out.set_headers) &&
                     read_string_map(req, "AddParams", out.add_params) &&
                     read_list_map(req, "ExtendedParams", out.extended_params) &&
                     read_strings(req, "DeleteParams", out.delete_params) &&
-                    read_int(ov, "ResponseCode", out.overrides.code) &&
-                    read_string(ov, "ResponseError", response_error) &&
-                    read_string(ov, "ResponseBody", out.overrides.body) &&
+                    read_field(ov, "ResponseCode", out.overrides.code) &&
+                    read_field(ov, "ResponseError", response_error) &&
+                    read_field(ov, "ResponseBody", out.overrides.body) &&
                     read_string_map(ov, "ResponseHeaders", out.overrides.headers) &&
-                    read_bool(ov, "OverrideError", out.overrides.override_error);
+                    read_field(ov, "OverrideError", out.overrides.override_error);
     if (!ok) {
         error = "the plugin's return has a field of the wrong type";
         return std::nullopt;
@@ -264,7 +250,7 @@ std::optional<ResponseReturn> decode_response_return(std::string_view text, std:
         return std::nullopt;
     }
     ResponseReturn out;
-    if (!read_int(*it, "StatusCode", out.status) || !read_bytes(*it, "Body", out.body) ||
+    if (!read_field(*it, "StatusCode", out.status) || !read_bytes(*it, "Body", out.body) ||
         !read_strings(*it, "DeleteHeaders", out.delete_headers) ||
         !read_string_map(*it, "SetHeaders", out.set_headers)) {
         error = "the response plugin's return has a field of the wrong type";
