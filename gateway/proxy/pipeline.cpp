@@ -1136,16 +1136,12 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
         plugin_request.stored = stored ? &*stored : nullptr;
         plugin_request.path = &current_path;
         plugin_request.query = &current_query;
-        plugin_request.url_changed = false;
-        plugin_request.body_changed = false;
-        auto reply = jsvm_runtime::run_request_plugins(conn.worker, *state, *current, plugins,
+        plugin_request.url_changed = false; // earlier changes are already in current_path
+        auto reply = jsvm_runtime::run_request_plugins(conn.worker, *state, api, plugins,
                                                        jsvm::Hook::post, plugin_request);
         if (reply) {
             co_await response_steps.run(nullptr);
             co_return co_await reply_plugin(conn, line, *reply, req.keep_alive());
-        }
-        if (plugin_request.body_changed) {
-            body_buffered = true;
         }
         if (plugin_request.url_changed) {
             request_target = rewritten_target
@@ -1154,8 +1150,8 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
                                                            current_path, current_query);
         }
     }
-    if (plugins && plugin_request.body_changed) {
-        body_buffered = true;
+    if (plugin_request.body_changed) {
+        body_buffered = true; // a body a plugin (any hook) set is sent from `body`
     }
     std::optional<ResponsePluginStep> response_plugins;
     if (plugins && !plugins->response.empty()) {
