@@ -85,13 +85,6 @@ std::string rfc3339_now() {
     return out;
 }
 
-bool secret_matches(const std::string& secret, std::string_view given) {
-    if (secret.empty() || given.size() != secret.size()) {
-        return false;
-    }
-    return CRYPTO_memcmp(secret.data(), given.data(), secret.size()) == 0;
-}
-
 /// Ids that become file names under app_path or policy_path must not escape it.
 bool safe_file_id(std::string_view id) {
     if (id.empty() || id.size() > 200 || id == "." || id == "..") {
@@ -723,6 +716,13 @@ route(server::Worker& worker, std::shared_ptr<const GatewayState> state, ApiRequ
 
 } // namespace
 
+bool admin_authorized(const config::GatewayConfig& config, std::string_view given) {
+    if (config.secret.empty() || given.size() != config.secret.size()) {
+        return false;
+    }
+    return CRYPTO_memcmp(config.secret.data(), given.data(), given.size()) == 0;
+}
+
 bool is_gateway_api_path(std::string_view path) {
     return path == "/tyk" || path.starts_with("/tyk/");
 }
@@ -735,7 +735,7 @@ awaitable<bool> handle_gateway_api(server::ClientConnection& conn,
 
     // authorise before reading anything more
     const auto given = parser.get()["X-Tyk-Authorization"];
-    if (!secret_matches(cfg.secret, given)) {
+    if (!admin_authorized(cfg, given)) {
         StringResponse res = status_response(
             http::status::forbidden, "Attempted administrative access with invalid or missing key!",
             keep_alive && parser.is_done());

@@ -15,6 +15,10 @@ struct ClientConnection;
 
 namespace portcullis::api {
 
+/// Whether `given` (an X-Tyk-Authorization value) is tyk.conf's `secret`, compared in constant
+/// time; an empty secret authorises nothing.
+bool admin_authorized(const config::GatewayConfig& config, std::string_view given);
+
 /// True for paths the Gateway API owns (`/tyk` and `/tyk/...`).
 bool is_gateway_api_path(std::string_view path);
 

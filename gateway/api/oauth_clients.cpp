@@ -552,17 +552,11 @@ awaitable<OauthClientsReply> apis_for_client(server::Worker& worker,
                                              std::shared_ptr<const GatewayState> state,
                                              std::string client_id,
                                              std::string org_id) {
+    const auto apis = co_await oauth_server::apis_with_client(worker, state, std::move(client_id),
+                                                              std::move(org_id));
     OJson list = OJson::array();
-    for (const auto& api : state->router->apis()) {
-        if (!api->use_oauth2 || (!org_id.empty() && api->org_id != org_id)) {
-            continue;
-        }
-        const std::string api_id = api->api_id;
-        Args exists = cmd("EXISTS", client_key(api_id, client_id));
-        auto [ec, reply] = co_await worker.redis().command(std::move(exists));
-        if (!failed(ec, reply) && reply.integer > 0) {
-            list.push_back(api_id);
-        }
+    for (const auto& api_id : apis) {
+        list.push_back(api_id);
     }
     co_return reply_of(http::status::ok, list.dump());
 }

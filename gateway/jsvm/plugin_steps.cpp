@@ -65,7 +65,7 @@ run_request_plugins(server::Worker& worker,
     if (vm == nullptr) {
         return failure("Middleware error", "plugin_heap");
     }
-    const std::string config = jsvm::config_json(api);
+    const std::string& config = plugins->config_json;
     for (const auto& plugin : list) {
         const bool with_session =
             hook != jsvm::Hook::pre && plugin.require_session && request.stored != nullptr;
@@ -151,7 +151,7 @@ void run_response_plugins(server::Worker& worker,
     if (vm == nullptr) {
         return;
     }
-    const std::string config = jsvm::config_json(api);
+    const std::string& config = plugins->config_json;
     const std::string session_json = session ? session->serialize() : std::string("{}");
     for (const auto& plugin : plugins->response) {
         const auto result = vm->process_response(

@@ -1,6 +1,7 @@
 #include "gateway/oauth/oauth_server.hpp"
 
 #include "config/api_definition.hpp"
+#include "gateway/api/gateway_api.hpp"
 #include "gateway/oauth/oauth_keys.hpp"
 #include "gateway/redis/redis_client.hpp"
 #include "gateway/server/worker.hpp"
@@ -661,7 +662,7 @@ awaitable<Reply> authorize_client_endpoint(server::Worker& worker,
                                            const config::ApiDefinition& api,
                                            EndpointRequest request) {
     const auto& cfg = *state->config;
-    if (cfg.secret.empty() || !oauth::secret_matches(cfg.secret, request.admin_authorization)) {
+    if (!api::admin_authorized(cfg, request.admin_authorization)) {
         co_return status_message(http::status::forbidden, "error",
                                  "Attempted administrative access with invalid or missing key!");
     }
@@ -790,25 +791,6 @@ awaitable<Reply> revoke_endpoint(server::Worker& worker,
     co_return status_message(http::status::ok, "ok", "tokens revoked successfully");
 }
 
-/// The OAuth APIs that have the client `client_id`.
-awaitable<std::vector<std::string>> apis_with_client(server::Worker& worker,
-                                                     std::shared_ptr<const GatewayState> state,
-                                                     std::string client_id) {
-    std::vector<std::string> out;
-    for (const auto& api : state->router->apis()) {
-        if (!api->use_oauth2) {
-            continue;
-        }
-        const std::string api_id = api->api_id;
-        Args exists = oauth_keys::command("EXISTS", oauth_keys::client(api_id, client_id));
-        auto [ec, reply] = co_await worker.redis().command(std::move(exists));
-        if (!failed(ec, reply) && reply.integer > 0) {
-            out.push_back(api_id);
-        }
-    }
-    co_return out;
-}
-
 ApiReply deleted_reply(const std::string& key) {
     nlohmann::ordered_json reply = nlohmann::ordered_json::object();
     reply["key"] = key;
@@ -896,6 +878,25 @@ awaitable<bool> client_deleted(server::Worker& worker, std::string api_id, std::
     co_return deleted;
 }
 
+awaitable<std::vector<std::string>> apis_with_client(server::Worker& worker,
+                                                     std::shared_ptr<const GatewayState> state,
+                                                     std::string client_id,
+                                                     std::string org_id) {
+    std::vector<std::string> out;
+    for (const auto& api : state->router->apis()) {
+        if (!api->use_oauth2 || (!org_id.empty() && api->org_id != org_id)) {
+            continue;
+        }
+        const std::string api_id = api->api_id;
+        Args exists = oauth_keys::command("EXISTS", oauth_keys::client(api_id, client_id));
+        auto [ec, reply] = co_await worker.redis().command(std::move(exists));
+        if (!failed(ec, reply) && reply.integer > 0) {
+            out.push_back(api_id);
+        }
+    }
+    co_return out;
+}
+
 awaitable<int> revoke_client_tokens(server::Worker& worker,
                                     std::shared_ptr<const GatewayState> state,
                                     std::string api_id,
@@ -972,7 +973,7 @@ awaitable<ApiReply> gateway_route(server::Worker& worker,
         if (client_id.empty()) {
             co_return api_message(http::status::bad_request, "error", "client_id is required");
         }
-        const auto apis = co_await apis_with_client(worker, state, client_id);
+        const auto apis = co_await apis_with_client(worker, state, client_id, std::string{});
         if (apis.empty()) {
             co_return api_message(http::status::bad_request, "error", "oauth client doesn't exist");
         }
@@ -989,7 +990,7 @@ awaitable<ApiReply> gateway_route(server::Worker& worker,
     if (secret.empty()) {
         co_return api_message(http::status::unauthorized, "error", "client_secret is required");
     }
-    const auto apis = co_await apis_with_client(worker, state, client_id);
+    const auto apis = co_await apis_with_client(worker, state, client_id, std::string{});
     if (apis.empty()) {
         co_return api_message(http::status::not_found, "error", "oauth client doesn't exist");
     }

@@ -73,6 +73,12 @@ awaitable<int> revoke_client_tokens(server::Worker& worker,
                                     std::string api_id,
                                     std::string client_id);
 
+/// The OAuth APIs (of `org_id`; all when empty) that hold the client `client_id`.
+awaitable<std::vector<std::string>> apis_with_client(server::Worker& worker,
+                                                     std::shared_ptr<const GatewayState> state,
+                                                     std::string client_id,
+                                                     std::string org_id);
+
 /// A Gateway API reply (status and JSON body).
 struct ApiReply {
     http::status status;

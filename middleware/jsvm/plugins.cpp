@@ -1,6 +1,7 @@
 #include "middleware/jsvm/plugins.hpp"
 
 #include "middleware/jsvm/js_vm.hpp"
+#include "middleware/jsvm/mini_request.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -103,6 +104,7 @@ std::shared_ptr<const ApiPlugins> load_api_plugins(const config::ApiDefinition& 
                                                    std::vector<std::string>& errors) {
     auto plugins = std::make_shared<ApiPlugins>();
     plugins->api_id = api.api_id;
+    plugins->config_json = config_json(api);
     const auto& mw = api.custom_middleware;
     add_enabled(mw.pre, plugins->pre);
     add_enabled(mw.post_key_auth, plugins->post_key_auth);

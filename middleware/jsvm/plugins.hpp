@@ -38,6 +38,8 @@ struct ApiPlugins {
     std::vector<Plugin> post_key_auth;
     std::vector<Plugin> post;
     std::vector<Plugin> response;
+    /// The `config` argument every plugin call of this API gets (built once at load).
+    std::string config_json;
     /// Every script that compiled, each evaluated once per heap, in load order.
     std::vector<Script> scripts;
     /// Non-empty: why this API's plugins cannot run (an unsupported driver or hook); every request
