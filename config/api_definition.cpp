@@ -199,6 +199,12 @@ ApiDefinition parse_api_definition(const nlohmann::json& value, const std::strin
     root.read("use_keyless", api.use_keyless);
     root.read("use_standard_auth", api.use_standard_auth);
     root.read("use_oauth2", api.use_oauth2);
+    for (const char* flag :
+         {"enable_coprocess_auth", "custom_plugin_auth_enabled", "use_go_plugin_auth"}) {
+        bool on = false;
+        root.read(flag, on);
+        api.custom_plugin_auth = api.custom_plugin_auth || on;
+    }
     root.read("internal", api.internal);
     api.proxy = read_proxy(root.object("proxy"));
     api.version_data = read_version_data(root.object("version_data"));

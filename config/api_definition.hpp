@@ -99,6 +99,9 @@ struct ApiDefinition {
     bool use_keyless = false;
     bool use_standard_auth = false;
     bool use_oauth2 = false;
+    /// A custom auth plugin (`custom_middleware.auth_check` or the `auth` folder) authenticates
+    /// requests: `enable_coprocess_auth`, `custom_plugin_auth_enabled` or `use_go_plugin_auth`.
+    bool custom_plugin_auth = false;
     OauthMeta oauth_meta;
     bool internal = false;
     ProxyConfig proxy;

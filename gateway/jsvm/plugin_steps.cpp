@@ -67,8 +67,9 @@ run_request_plugins(server::Worker& worker,
     }
     const std::string& config = plugins->config_json;
     for (const auto& plugin : list) {
-        const bool with_session =
-            hook != jsvm::Hook::pre && plugin.require_session && request.stored != nullptr;
+        // Tyk runs the auth plugin as a `pre` one: no session in, no metadata written back.
+        const bool with_session = hook != jsvm::Hook::pre && hook != jsvm::Hook::auth &&
+                                  plugin.require_session && request.stored != nullptr;
         jsvm::RequestView view;
         view.method = request.req->method_string();
         view.path = *request.path;
@@ -132,6 +133,10 @@ run_request_plugins(server::Worker& worker,
             reply.error_template = false;
             reply.reason = "plugin_override";
             return reply;
+        }
+        if (hook == jsvm::Hook::auth) {
+            request.auth_session = std::move(returned->session);
+            request.auth_value = std::move(returned->auth_value);
         }
     }
     return std::nullopt;

@@ -10,6 +10,8 @@
 #include "middleware/core/http.hpp"
 #include "middleware/jsvm/plugins.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <map>
 #include <optional>
 #include <string>
@@ -31,6 +33,10 @@ struct RequestState {
     std::string request_uri;
     std::string scheme = "http";
     session::StoredSession* stored = nullptr; // the key's session, when authenticated
+    /// What the auth plugin returned (Hook::auth): the session to install (null: none) and the
+    /// key it belongs to (AuthValue).
+    nlohmann::json auth_session;
+    std::string auth_value;
 };
 
 /// A reply a plugin asked for (ReturnOverrides) or a failure.

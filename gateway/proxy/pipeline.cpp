@@ -271,7 +271,8 @@ class ResponseSteps final : public BeforeResponse {
                 }
             }
         }
-        if (stored_ == nullptr || !stored_->session.modified()) {
+        if (stored_ == nullptr || stored_->storage_key.empty() ||
+            (!stored_->replace && !stored_->session.modified())) {
             co_return;
         }
         std::vector<ApiLifetime> lifetimes;
@@ -279,6 +280,16 @@ class ResponseSteps final : public BeforeResponse {
                                         api_->session_lifetime_respects_key_expiration});
         // Named, not a temporary inside co_await (g++ 12 coroutine bug).
         session::SessionStore::TtlFn ttl = SessionTtl{std::move(lifetimes), state_};
+        if (stored_->replace) {
+            const std::int64_t seconds = ttl(stored_->session);
+            const auto put_ec = co_await worker_.sessions().put(
+                stored_->storage_key, stored_->session.serialize(), seconds);
+            if (put_ec) {
+                spdlog::warn("session from the auth plugin of api {} not saved: {}", api_->api_id,
+                             put_ec.message());
+            }
+            co_return;
+        }
         auto [ec, saved] = co_await worker_.sessions().save_patch(
             stored_->storage_key, stored_->raw, stored_->session.changes(), ttl);
         if (ec || saved != session::SaveResult::saved) {
@@ -551,6 +562,35 @@ awaitable<AuthOutcome> authenticate(server::Worker& worker,
     co_return out;
 }
 
+/// Tyk's custom auth plugin outcome (DynamicMiddleware with Auth): the session the plugin
+/// returned is installed for the key AuthValue and written whole at the end of the request; the
+/// usual expiry, access rights and `allowed_urls` checks follow. Without an AuthValue the session
+/// serves this request only: no per-key limits, nothing saved.
+AuthOutcome plugin_auth_outcome(const config::GatewayConfig& cfg,
+                                const config::ApiDefinition& api,
+                                const http::request_header<>& req,
+                                std::string_view path,
+                                jsvm_runtime::RequestState& plugin) {
+    AuthOutcome out;
+    nlohmann::json document =
+        plugin.auth_session.is_object() ? std::move(plugin.auth_session) : nlohmann::json::object();
+    std::string error;
+    auto session = Session::from_json(std::move(document), error);
+    session::StoredSession stored;
+    stored.session = std::move(*session); // an object always parses
+    out.key = std::move(plugin.auth_value);
+    if (!out.key.empty()) {
+        stored.storage_key = keys::storage_key(out.key, cfg.hash_keys);
+        stored.replace = true;
+    } else {
+        spdlog::debug("api {}: the auth plugin gave no AuthValue; its session is not saved",
+                      api.api_id);
+    }
+    out.verdict = auth::check_session(stored.session, api, req.method_string(), path, unix_now());
+    out.stored = std::move(stored);
+    return out;
+}
+
 /// Whether this request writes its quota outcome into the stored session. The counter in Redis
 /// is the truth (the Gateway API reports `quota_remaining` from it); the copy in the session is
 /// informational, so it is written when a period starts, when the quota runs out, and otherwise
@@ -606,7 +646,7 @@ awaitable<LimitsOutcome> check_limits(server::Worker& worker,
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
     limits::SessionPlan plan;
-    if (stored != nullptr) {
+    if (stored != nullptr && !stored->storage_key.empty()) {
         std::string pattern;
         if (const auto text = limits::rate_limit_pattern(stored->session); !text.empty()) {
             transform::VarTemplate::parse(text).expand_into(pattern, &stored->session.meta_data(),
@@ -643,7 +683,7 @@ awaitable<LimitsOutcome> check_limits(server::Worker& worker,
         out.reason = "limiter_unavailable";
         co_return out;
     }
-    if (result.quota && stored != nullptr) {
+    if (result.quota && stored != nullptr && !stored->storage_key.empty()) {
         const auto outcome = limits::quota_outcome(result.quota->count, result.quota->expires_ms,
                                                    request.quota->max, plan.limit.quota_renews);
         out.quota_headers =
@@ -877,14 +917,33 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
     std::optional<session::StoredSession> stored;
     std::string presented_key;
     if (!api.use_keyless) {
-        AuthOutcome auth =
-            co_await authenticate(conn.worker, cfg, *state->policies, req, query, path, api);
-        if (auth.verdict) {
-            co_return co_await reply_error(conn, line, auth.verdict->status, auth.verdict->message,
-                                           keep_alive, "auth");
+        const bool plugin_auth = plugins && !plugins->auth.empty();
+        if (plugin_auth) {
+            // The custom auth plugin; with use_standard_auth the auth token must pass too and
+            // its session wins, as Tyk chains them.
+            auto reply = jsvm_runtime::run_request_plugins(conn.worker, *state, api, plugins,
+                                                           jsvm::Hook::auth, plugin_request);
+            if (reply) {
+                co_return co_await reply_plugin(conn, line, *reply, req.keep_alive());
+            }
+            AuthOutcome auth = plugin_auth_outcome(cfg, api, req, path, plugin_request);
+            if (auth.verdict) {
+                co_return co_await reply_error(conn, line, auth.verdict->status,
+                                               auth.verdict->message, keep_alive, "auth");
+            }
+            stored = std::move(auth.stored);
+            presented_key = std::move(auth.key);
         }
-        stored = std::move(auth.stored);
-        presented_key = std::move(auth.key);
+        if (!plugin_auth || api.use_standard_auth) {
+            AuthOutcome auth =
+                co_await authenticate(conn.worker, cfg, *state->policies, req, query, path, api);
+            if (auth.verdict) {
+                co_return co_await reply_error(conn, line, auth.verdict->status,
+                                               auth.verdict->message, keep_alive, "auth");
+            }
+            stored = std::move(auth.stored);
+            presented_key = std::move(auth.key);
+        }
     }
     if (cfg.portcullis.test_hooks && stored) {
         // Test hook: exercises the save-back path the way a plugin will.

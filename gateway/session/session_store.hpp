@@ -21,6 +21,9 @@ struct StoredSession {
     std::string storage_key; // "apikey-..."
     std::string raw;         // the value as stored
     Session session;
+    /// Written whole at the end of the request, changed or not: a session a custom auth plugin
+    /// provided (Tyk saves it on every request, overwriting what is stored).
+    bool replace = false;
 };
 
 /// How a save ended.

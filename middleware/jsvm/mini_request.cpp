@@ -208,6 +208,17 @@ std::optional<RequestReturn> decode_request_return(std::string_view text, std::s
         }
         out.session_meta = *it;
     }
+    if (const auto it = doc.find("Session"); it != doc.end() && !it->is_null()) {
+        if (!it->is_object()) {
+            error = "Session is not an object";
+            return std::nullopt;
+        }
+        out.session = *it;
+    }
+    if (!read_field(doc, "AuthValue", out.auth_value)) {
+        error = "AuthValue is not a string";
+        return std::nullopt;
+    }
     return out;
 }
 

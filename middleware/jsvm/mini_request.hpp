@@ -60,10 +60,15 @@ struct RequestReturn {
     Overrides overrides;
     /// SessionMeta: the metadata the plugin hands back (an object; `{}` when it gave none).
     nlohmann::json session_meta = nlohmann::json::object();
+    /// Session and AuthValue (ReturnAuthData, auth plugins): the session to install for the key
+    /// AuthValue. Null when the plugin gave none.
+    nlohmann::json session;
+    std::string auth_value;
 };
 
 /// Decodes a request plugin's return; nullopt (with `error`) when it is not Tyk's shape: not a
-/// JSON object, a `Body` that is not base64, a `SessionMeta` that is not an object, wrong types.
+/// JSON object, a `Body` that is not base64, a `SessionMeta` or `Session` that is not an object,
+/// an `AuthValue` that is not a string, wrong types.
 std::optional<RequestReturn> decode_request_return(std::string_view json, std::string& error);
 
 /// Tyk's ReconstructParams on `query` (after the plugin's URL was applied): DeleteParams removed,

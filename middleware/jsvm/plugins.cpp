@@ -89,6 +89,8 @@ const std::vector<Plugin>& ApiPlugins::hook(Hook which) const {
     switch (which) {
     case Hook::pre:
         return pre;
+    case Hook::auth:
+        return auth;
     case Hook::post_key_auth:
         return post_key_auth;
     case Hook::post:
@@ -113,12 +115,24 @@ std::shared_ptr<const ApiPlugins> load_api_plugins(const config::ApiDefinition& 
     add_folder(config, api.api_id, "pre", plugins->pre);
     add_folder(config, api.api_id, "post_auth", plugins->post_key_auth);
     add_folder(config, api.api_id, "post", plugins->post);
-    const bool custom_auth = (!mw.auth_check.disabled && !mw.auth_check.name.empty()) ||
-                             !folder_scripts(config, api.api_id, "auth").empty();
-    if (!plugins->any() && !custom_auth) {
+    // Tyk's single auth hook: auth_check, then the auth folder's files, the last one winning.
+    std::vector<Plugin> auth;
+    if (!mw.auth_check.disabled && !mw.auth_check.name.empty()) {
+        auth.push_back(plugin_of(mw.auth_check));
+    }
+    add_folder(config, api.api_id, "auth", auth);
+    const std::string prefix = "API " + api.api_id + ": ";
+    if (!auth.empty()) {
+        if (api.custom_plugin_auth) {
+            plugins->auth.push_back(std::move(auth.back()));
+        } else {
+            errors.push_back(prefix + "auth plugin " + auth.back().path +
+                             " ignored: enable_coprocess_auth is off");
+        }
+    }
+    if (!plugins->any()) {
         return nullptr;
     }
-    const std::string prefix = "API " + api.api_id + ": ";
     if (!config.enable_jsvm) {
         errors.push_back(prefix +
                          "has JavaScript plugins but enable_jsvm is off; they are not run");
@@ -126,10 +140,6 @@ std::shared_ptr<const ApiPlugins> load_api_plugins(const config::ApiDefinition& 
     }
     if (!mw.driver.empty() && mw.driver != "otto" && mw.driver != "javascript") {
         plugins->unusable = "custom_middleware.driver \"" + mw.driver + "\" is not supported";
-    } else if (custom_auth) {
-        plugins->unusable = "custom auth plugins (auth_check, the auth folder) are not supported";
-    }
-    if (!plugins->unusable.empty()) {
         errors.push_back(prefix + plugins->unusable + "; its requests answer 500");
         return plugins;
     }
@@ -139,7 +149,7 @@ std::shared_ptr<const ApiPlugins> load_api_plugins(const config::ApiDefinition& 
     limits.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config.jsvm_timeout);
     Vm scratch(limits, HostCalls{});
     std::set<std::string> seen;
-    for (Hook which : {Hook::pre, Hook::post_key_auth, Hook::post, Hook::response}) {
+    for (Hook which : {Hook::pre, Hook::auth, Hook::post_key_auth, Hook::post, Hook::response}) {
         for (const auto& plugin : plugins->hook(which)) {
             if (!seen.insert(plugin.path).second) {
                 continue;
@@ -156,7 +166,7 @@ std::shared_ptr<const ApiPlugins> load_api_plugins(const config::ApiDefinition& 
             plugins->scripts.push_back(Script{plugin.path, std::move(*source)});
         }
     }
-    for (Hook which : {Hook::pre, Hook::post_key_auth, Hook::post, Hook::response}) {
+    for (Hook which : {Hook::pre, Hook::auth, Hook::post_key_auth, Hook::post, Hook::response}) {
         for (const auto& plugin : plugins->hook(which)) {
             if (!scratch.has_middleware(plugin.name)) {
                 errors.push_back(prefix + plugin.path + " does not define middleware \"" +

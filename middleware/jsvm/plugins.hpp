@@ -15,7 +15,7 @@
 namespace portcullis::jsvm {
 
 /// Where a plugin runs in the request lifecycle.
-enum class Hook { pre, post_key_auth, post, response };
+enum class Hook { pre, auth, post_key_auth, post, response };
 
 /// One plugin: the global middleware object `name` defined by a script.
 struct Plugin {
@@ -35,6 +35,8 @@ struct Script {
 struct ApiPlugins {
     std::string api_id;
     std::vector<Plugin> pre;
+    /// The custom auth plugin (at most one), when the API enables custom plugin auth.
+    std::vector<Plugin> auth;
     std::vector<Plugin> post_key_auth;
     std::vector<Plugin> post;
     std::vector<Plugin> response;
@@ -48,14 +50,17 @@ struct ApiPlugins {
 
     const std::vector<Plugin>& hook(Hook hook) const;
     bool any() const {
-        return !pre.empty() || !post_key_auth.empty() || !post.empty() || !response.empty() ||
-               !unusable.empty();
+        return !pre.empty() || !auth.empty() || !post_key_auth.empty() || !post.empty() ||
+               !response.empty() || !unusable.empty();
     }
 };
 
 /// Reads the plugins of `api`: the enabled entries of `custom_middleware` (driver `otto`, alias
-/// `javascript`; empty means `otto`), then `<middleware_path>/<api_id>/{pre,post_auth,post}/*.js`
-/// (the file stem is the object name; a `_with_session` suffix means require_session). A
+/// `javascript`; empty means `otto`), then `<middleware_path>/<api_id>/{pre,auth,post_auth,post}/
+/// *.js` (the file stem is the object name; a `_with_session` suffix means require_session). The
+/// auth plugin (`auth_check`, replaced by the last file of the `auth` folder, as Tyk) is used only
+/// when the API enables custom plugin auth (`enable_coprocess_auth`); otherwise it is reported as
+/// ignored and the API's other auth applies. A
 /// missing, unreadable or non-compiling script, or one that does not define its middleware
 /// object, is reported in `errors` with its path; its plugins stay listed so requests fail
 /// closed (500) instead of skipping them. Null when the API has no plugins, or when

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <filesystem>
 #include <future>
 #include <mutex>
 #include <string>
@@ -141,6 +142,28 @@ struct Env {
             with_plugins(keyless("call", "/call/"), {{"pre", {plugin("httpMw", "http_call.js")}}});
         call_api["config_data"] = {{"upstream", upstream}};
         fx.add_api(call_api);
+
+        // Custom auth plugins: from auth_check, from the auth folder, ignored without
+        // enable_coprocess_auth, and chained with the auth token (use_standard_auth).
+        auto auth_api = [&](const std::string& id, bool custom_auth, Json hooks) {
+            Json api = with_plugins(keyless(id, "/" + id + "/"), std::move(hooks));
+            api["use_keyless"] = false;
+            api["enable_coprocess_auth"] = custom_auth;
+            api["config_data"] = {{"tier", "gold"}};
+            api["version_data"]["versions"]["Default"]["global_headers"] = {
+                {"X-User", "$tyk_meta.user"}, {"X-Tier", "$tyk_meta.tier"}};
+            return api;
+        };
+        const Json auth_check = {{"auth_check", plugin("authPlugin", "auth_plugin.js")}};
+        fx.add_api(auth_api("jsauth", true, auth_check));
+        fx.add_api(auth_api("jsfolder", true, Json::object()));
+        fx.add_api(auth_api("jsoff", false, auth_check));
+        Json both = auth_api("jsboth", true, auth_check);
+        both["use_standard_auth"] = true;
+        fx.add_api(both);
+        const auto folder = fx.dir.path() / "middleware" / "jsfolder" / "auth";
+        std::filesystem::create_directories(folder);
+        std::filesystem::copy_file(plugin_path("auth_plugin.js"), folder / "authPlugin.js");
         fx.start();
     }
     std::uint16_t port() const { return fx.port(); }
@@ -443,4 +466,87 @@ TEST_CASE("TykMakeHttpRequest calls an upstream from a plugin", "[integration][j
     CHECK(upstream_header(echo, "X-Call-Header") == "1");
     CHECK(echo["path"] == "/x");
     CHECK(env.echo.requests_served() == served + 2); // the plugin's call, then the proxied request
+}
+
+TEST_CASE("a custom auth plugin authenticates requests with the session it returns",
+          "[integration][jsvm]") {
+    Env env;
+    const auto port = env.port();
+    HttpClient client{port};
+    const auto served = env.echo.requests_served();
+
+    // Refused by the plugin, through its ReturnOverrides; the upstream is not called.
+    check_tyk_error(client.request("GET", "/jsauth/x"), 401, "Header missing or wrong (JS auth)");
+    check_tyk_error(client.request("GET", "/jsauth/x", {{"Authorization", "bad-alice"}}), 401,
+                    "Header missing or wrong (JS auth)");
+    CHECK(env.echo.requests_served() == served);
+
+    // Accepted: the plugin's session is the request's session ($tyk_meta), and it is saved at
+    // apikey-<AuthValue>.
+    const Headers alice{{"Authorization", "good-alice"}};
+    const Json echo = echoed(client.request("GET", "/jsauth/x", alice));
+    CHECK(echo["path"] == "/x");
+    CHECK(upstream_header(echo, "X-User") == "alice");
+    CHECK(upstream_header(echo, "X-Tier") == "gold");
+    const Json stored = stored_session(env.fx, "plugin-alice");
+    CHECK(stored["meta_data"]["user"] == "alice");
+    CHECK(stored["quota_max"] == 3);
+    CHECK(get_key(port, "plugin-alice")["meta_data"]["tier"] == "gold");
+
+    // The session's quota (3) applies to the key AuthValue names.
+    CHECK(client.request("GET", "/jsauth/x", alice).status == 200);
+    CHECK(client.request("GET", "/jsauth/x", alice).status == 200);
+    check_tyk_error(client.request("GET", "/jsauth/x", alice), 403, "Quota exceeded");
+    // Another user is another key with its own quota.
+    CHECK(client.request("GET", "/jsauth/x", {{"Authorization", "good-bob"}}).status == 200);
+
+    // The usual session checks run on the plugin's session: an expired one is refused.
+    check_tyk_error(client.request("GET", "/jsauth/x", {{"Authorization", "good-expired"}}), 401,
+                    "Key has expired, please renew");
+}
+
+TEST_CASE("the auth plugin from the auth folder; auth_check needs enable_coprocess_auth",
+          "[integration][jsvm]") {
+    Env env;
+    const auto port = env.port();
+    HttpClient client{port};
+
+    // <middleware_path>/jsfolder/auth/authPlugin.js
+    check_tyk_error(client.request("GET", "/jsfolder/x"), 401, "Header missing or wrong (JS auth)");
+    const Json echo =
+        echoed(client.request("GET", "/jsfolder/x", {{"Authorization", "good-carol"}}));
+    CHECK(upstream_header(echo, "X-User") == "carol");
+
+    // enable_coprocess_auth off: the plugin is ignored (and said so at load); the auth token
+    // applies.
+    const std::string log = env.fx.gateway().log();
+    CHECK(log.find("ignored: enable_coprocess_auth is off") != std::string::npos);
+    check_tyk_error(client.request("GET", "/jsoff/x"), 401, "Authorization field missing");
+    check_tyk_error(client.request("GET", "/jsoff/x", {{"Authorization", "good-dave"}}), 403,
+                    "Access to this API has been disallowed");
+    const std::string key =
+        create_key(port, session_for({"jsoff"}, {{"meta_data", {{"user", "k"}}}}));
+    CHECK(upstream_header(echoed(client.request("GET", "/jsoff/x", {{"Authorization", key}})),
+                          "X-User") == "k");
+}
+
+TEST_CASE("with use_standard_auth the auth token is checked after the auth plugin",
+          "[integration][jsvm]") {
+    Env env;
+    const auto port = env.port();
+    HttpClient client{port};
+    // The plugin accepts "good-erin", but no such key exists for the token auth.
+    check_tyk_error(client.request("GET", "/jsboth/x", {{"Authorization", "good-erin"}}), 403,
+                    "Access to this API has been disallowed");
+    // A real key the plugin refuses: refused by the plugin first.
+    const std::string key = create_key(port, session_for({"jsboth"}));
+    check_tyk_error(client.request("GET", "/jsboth/x", {{"Authorization", key}}), 401,
+                    "Header missing or wrong (JS auth)");
+    // Both pass: the auth token's session wins, as Tyk's chain sets it last.
+    const auto created =
+        admin(port, "POST", "/tyk/keys/good-frank",
+              session_for({"jsboth"}, {{"meta_data", {{"user", "from-key"}}}}).dump());
+    REQUIRE(created.status == 200);
+    const Json echo = echoed(client.request("GET", "/jsboth/x", {{"Authorization", "good-frank"}}));
+    CHECK(upstream_header(echo, "X-User") == "from-key");
 }
