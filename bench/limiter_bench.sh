@@ -12,7 +12,9 @@ source bench/wrk_lib.sh
 rolling_duration=${ROLLING_DURATION:-$((duration < 5 ? duration : 5))}
 api_id="limiter-bench"
 
-bench_setup
+bench_prepare
+bench_start_redis
+bench_start_echo_upstream
 cat >"$work/apps/$api_id.json" <<JSON
 {"api_id": "$api_id", "org_id": "o", "name": "Limiter bench", "use_keyless": false,
  "use_standard_auth": true, "auth": {"auth_header_name": "Authorization"},

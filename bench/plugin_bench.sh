@@ -11,7 +11,9 @@ cd "$(dirname "$0")/.."
 BENCH_NAME=plugin_bench
 source bench/wrk_lib.sh
 
-bench_setup
+bench_prepare
+bench_start_redis
+bench_start_echo_upstream
 cat >"$work/noop.js" <<'JS'
 var noopPost = new TykJS.TykMiddleware.NewMiddleware({});
 noopPost.NewProcessRequest(function (request, session, config) {

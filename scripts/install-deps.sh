@@ -34,5 +34,17 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Installing a server package (redis-server, nginx for the benchmarks) must not start its system
+# service as a side effect: the scripts start their own instances on loopback ports. A
+# policy-rc.d answering 101 ("action forbidden") stops invoke-rc.d for the install only.
+policy=/usr/sbin/policy-rc.d
+added_policy=0
+if [[ ! -e "$policy" ]]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee "$policy" >/dev/null
+    "${sudo_cmd[@]}" chmod +x "$policy"
+    added_policy=1
+fi
+remove_policy() { if [[ $added_policy -eq 1 ]]; then "${sudo_cmd[@]}" rm -f "$policy"; fi; }
+trap remove_policy EXIT
 "${sudo_cmd[@]}" apt-get update -q </dev/null
 "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
