@@ -5,6 +5,7 @@
 # them: they are for tracking); fails only if the gateway does not answer every request with 200.
 # Runs from ctest (label "cost") on the test build, or by hand:
 #   bench/callgrind_cost.sh [--portcullis BIN] [--upstream BIN] [--requests N]
+# PROFILE_DIR=dir keeps each profile there (callgrind_annotate dir/keyless.callgrind).
 # Needs valgrind, redis-server, curl. Uses loopback ports only; stops everything on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -93,9 +94,9 @@ key=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["key"])' "$rep
 # curl sends every URL of one invocation over one keep-alive connection; -w prints each status.
 send() { # send N URL [HEADER] -> fails unless every answer is 200
     local n=$1 url=$2 header=${3:-} args=() i
-    for ((i = 0; i < n; i++)); do args+=("$url"); done
+    for ((i = 0; i < n; i++)); do args+=(-o /dev/null "$url"); done
     local statuses
-    statuses=$(curl -s -o /dev/null -w '%{http_code}\n' ${header:+-H "$header"} "${args[@]}")
+    statuses=$(curl -s -w '%{http_code}\n' ${header:+-H "$header"} "${args[@]}")
     local ok
     ok=$(grep -c '^200$' <<<"$statuses" || true)
     [[ "$ok" -eq "$n" ]] || die "$url: $ok of $n requests answered 200"
@@ -104,14 +105,18 @@ send() { # send N URL [HEADER] -> fails unless every answer is 200
 measure() { # measure NAME URL [HEADER]: prints instructions per request
     local name=$1 url=$2 header=${3:-}
     send 50 "$url" "$header" # warm-up: connections, caches, first-use allocations
-    callgrind_control --zero "$gateway_pid" >/dev/null
+    callgrind_control --zero "$gateway_pid" >/dev/null 2>&1
     send "$requests" "$url" "$header"
     rm -f "$work"/callgrind.out.*
-    callgrind_control --dump="$name" "$gateway_pid" >/dev/null
+    callgrind_control --dump="$name" "$gateway_pid" >/dev/null 2>&1
     local total
     total=$(awk '/^summary:/{ s += $2 } /^totals:/{ t += $2 } END { print (s > 0 ? s : t) }' "$work"/callgrind.out.*)
     [[ -n "$total" && "$total" -gt 0 ]] || die "no callgrind totals for $name"
     echo "$name: $((total / requests)) instructions per request ($requests requests, $total in all)"
+    if [[ -n "${PROFILE_DIR:-}" ]]; then # keep the profile for callgrind_annotate
+        mkdir -p "$PROFILE_DIR"
+        cat "$work"/callgrind.out.* >"$PROFILE_DIR/$name.callgrind"
+    fi
 }
 
 measure keyless "$gateway/open/x"

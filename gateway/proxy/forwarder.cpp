@@ -4,6 +4,7 @@
 #include "gateway/server/worker.hpp"
 #include "middleware/core/error_reply.hpp"
 #include "middleware/proxy/hop_by_hop.hpp"
+#include "middleware/proxy/wire.hpp"
 
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/read.hpp>
@@ -11,6 +12,8 @@
 #include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <array>
 #include <optional>
 
 namespace portcullis::proxy {
@@ -175,19 +178,13 @@ awaitable<ForwardResult> send_transformed(server::ClientConnection& client,
     ForwardResult result;
     result.status = res.result_int();
     result.upstream_latency = upstream_latency;
-    res.body().data = nullptr;
-    res.body().size = 0;
-    res.body().more = false;
-    http::serializer<false, http::buffer_body> rs{res};
-    const auto write_timeout = to_steady(cfg.http_server_options.write_timeout);
-    client.stream.expires_after(write_timeout);
-    auto [hwec, hwn] = co_await http::async_write_header(client.stream, rs, use_nothrow);
-    if (!hwec && !body.empty()) {
-        client.stream.expires_after(write_timeout);
-        auto [bwec, bwn] =
-            co_await asio::async_write(client.stream, asio::buffer(body), use_nothrow);
-        hwec = bwec;
-    }
+    client.head.clear();
+    append_response_head(client.head, res);
+    std::array<asio::const_buffer, 2> out;
+    out[0] = asio::buffer(client.head);
+    out[1] = asio::buffer(body);
+    client.stream.expires_after(to_steady(cfg.http_server_options.write_timeout));
+    auto [hwec, hwn] = co_await asio::async_write(client.stream, out, use_nothrow);
     if (hwec) {
         result.error = "client_gone";
         co_return result;
@@ -297,7 +294,6 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     }
     const bool retryable = !has_body && is_idempotent(req.method());
 
-    char* const relay = client.relay_buffer();
     constexpr std::size_t kRelaySize = server::ClientConnection::kRelayBufferSize;
     UpstreamConnectionPtr up;
     std::optional<ResponseParser> resp;
@@ -318,10 +314,25 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
         up = std::move(conn);
         sent_at = Clock::now();
 
-        // send the header
-        http::serializer<true, http::buffer_body> sr{req};
-        up->stream.expires_after(write_timeout);
-        auto [wec, wn] = co_await http::async_write_header(up->stream, sr, use_nothrow);
+        // send the header, with the buffered body if there is one, in one write (a body still
+        // to be streamed from the client goes through Beast's serializer, which frames chunks)
+        std::optional<http::serializer<true, http::buffer_body>> sr;
+        error_code wec;
+        if (has_body) {
+            sr.emplace(req);
+            up->stream.expires_after(write_timeout);
+            auto [hec, hn] = co_await http::async_write_header(up->stream, *sr, use_nothrow);
+            wec = hec;
+        } else {
+            client.head.clear();
+            append_request_head(client.head, req);
+            std::array<asio::const_buffer, 2> out;
+            out[0] = asio::buffer(client.head);
+            out[1] = buffered ? asio::buffer(*plan.buffered_body) : asio::const_buffer();
+            up->stream.expires_after(write_timeout);
+            auto [hec, hn] = co_await asio::async_write(up->stream, out, use_nothrow);
+            wec = hec;
+        }
         if (wec) {
             if (retryable && up->reused && attempt == 0) {
                 continue;
@@ -331,24 +342,9 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
                                            !has_body, "upstream_write");
         }
 
-        // send the buffered body
-        if (buffered && !plan.buffered_body->empty()) {
-            up->stream.expires_after(write_timeout);
-            auto [bwec, bwn] = co_await asio::async_write(
-                up->stream, asio::buffer(*plan.buffered_body), use_nothrow);
-            if (bwec) {
-                if (retryable && up->reused && attempt == 0) {
-                    continue;
-                }
-                spdlog::warn("upstream {} failed while receiving the body: {}",
-                             plan.target->authority(), bwec.message());
-                co_return co_await reply_error(client, http::status::bad_gateway, kProxyError, true,
-                                               "upstream_write");
-            }
-        }
-
         // stream the body from the client
         if (has_body) {
+            char* const relay = client.relay_buffer();
             if (expect_continue) {
                 const bool sent = co_await send_continue(client, write_timeout);
                 if (!sent) {
@@ -378,7 +374,7 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
                     rp.get().body().more = false;
                 }
                 up->stream.expires_after(write_timeout);
-                auto [bwec, bwn] = co_await http::async_write(up->stream, sr, use_nothrow);
+                auto [bwec, bwn] = co_await http::async_write(up->stream, *sr, use_nothrow);
                 if (bwec == http::error::need_buffer) {
                     bwec = {};
                 }
@@ -388,7 +384,7 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
                     co_return co_await reply_error(client, http::status::bad_gateway, kProxyError,
                                                    rp.is_done(), "upstream_write");
                 }
-            } while (!rp.is_done() && !sr.is_done());
+            } while (!rp.is_done() && !sr->is_done());
         }
 
         // wait for the response header (skipping interim 1xx responses)
@@ -467,16 +463,61 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     res.keep_alive(keep_client);
     result.status = res.result_int();
 
-    http::serializer<false, http::buffer_body> rs{res};
-    client.stream.expires_after(write_timeout);
-    auto [hwec, hwn] = co_await http::async_write_header(client.stream, rs, use_nothrow);
-    if (hwec) {
-        result.error = "client_gone";
-        co_return result;
-    }
-
-    // stream the body from the upstream
-    if (res_has_body) {
+    bool upstream_done = resp->is_done();
+    if (!res_has_body || res_length) {
+        // No body, or a Content-Length body: the head and the body bytes the upstream already
+        // sent go out in one write, the rest is relayed as it comes, without parsing.
+        std::uint64_t remaining = res_has_body ? *res_length : 0;
+        const auto pending = up->buffer.data();
+        const std::size_t first =
+            static_cast<std::size_t>(std::min<std::uint64_t>(remaining, pending.size()));
+        client.head.clear();
+        append_response_head(client.head, res);
+        std::array<asio::const_buffer, 2> out;
+        out[0] = asio::buffer(client.head);
+        out[1] = asio::buffer(pending.data(), first);
+        client.stream.expires_after(write_timeout);
+        auto [hwec, hwn] = co_await asio::async_write(client.stream, out, use_nothrow);
+        if (hwec) {
+            result.error = "client_gone";
+            co_return result;
+        }
+        up->buffer.consume(first);
+        remaining -= first;
+        char* const relay = remaining > 0 ? client.relay_buffer() : nullptr;
+        while (remaining > 0) {
+            const std::size_t want =
+                static_cast<std::size_t>(std::min<std::uint64_t>(remaining, kRelaySize));
+            up->stream.expires_after(upstream_timeout);
+            auto [rec, rn] =
+                co_await up->stream.async_read_some(asio::buffer(relay, want), use_nothrow);
+            if (rec) {
+                // Too late for an error reply: cut the client off so it sees a short body.
+                spdlog::warn("upstream {} failed mid-response: {}", plan.target->authority(),
+                             rec.message());
+                result.error = "upstream_body";
+                co_return result;
+            }
+            client.stream.expires_after(write_timeout);
+            auto [wec, wn] =
+                co_await asio::async_write(client.stream, asio::buffer(relay, rn), use_nothrow);
+            if (wec) {
+                result.error = "client_gone";
+                co_return result;
+            }
+            remaining -= rn;
+        }
+        upstream_done = true;
+    } else {
+        // chunked or EOF-delimited upstream body: parsed and sent chunked
+        char* const relay = client.relay_buffer();
+        http::serializer<false, http::buffer_body> rs{res};
+        client.stream.expires_after(write_timeout);
+        auto [hwec, hwn] = co_await http::async_write_header(client.stream, rs, use_nothrow);
+        if (hwec) {
+            result.error = "client_gone";
+            co_return result;
+        }
         do {
             if (!resp->is_done()) {
                 res.body().data = relay;
@@ -512,9 +553,10 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
                 co_return result;
             }
         } while (!resp->is_done() && !rs.is_done());
+        upstream_done = resp->is_done();
     }
 
-    if (resp->is_done() && resp->keep_alive() && !resp->need_eof() && up->buffer.size() == 0) {
+    if (upstream_done && resp->keep_alive() && !resp->need_eof() && up->buffer.size() == 0) {
         client.worker.upstream_pool().release(std::move(up));
     }
     result.keep_client = keep_client;

@@ -28,6 +28,8 @@ struct ClientConnection {
     std::string peer_ip;
     Worker& worker;
     std::uint64_t requests = 0;
+    /// Scratch space for message heads written by hand (proxy::append_*_head), reused.
+    std::string head;
 
   private:
     std::unique_ptr<char[]> relay_buffer_;
