@@ -300,8 +300,11 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     Clock::time_point sent_at;
 
     for (int attempt = 0;; ++attempt) {
+        // A request that can be retried on a fresh connection skips the pooled connection's
+        // liveness check (a stale one is retried once below).
         auto [aec, conn] = co_await client.worker.upstream_pool().acquire(
-            plan.target, attempt > 0, to_steady(cfg.portcullis.upstream_connect_timeout));
+            plan.target, attempt > 0, to_steady(cfg.portcullis.upstream_connect_timeout),
+            !retryable);
         if (aec) {
             spdlog::warn("upstream {} unreachable: {}", plan.target->authority(), aec.message());
             if (is_timeout(aec)) {

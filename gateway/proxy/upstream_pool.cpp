@@ -61,7 +61,8 @@ UpstreamPool::resolve(const config::TargetUrl* target,
 awaitable<std::pair<error_code, UpstreamConnectionPtr>>
 UpstreamPool::acquire(const config::TargetUrl* target,
                       bool fresh,
-                      std::chrono::steady_clock::duration connect_timeout) {
+                      std::chrono::steady_clock::duration connect_timeout,
+                      bool check_open) {
     std::string key = target->authority();
     if (!fresh) {
         if (auto it = idle_.find(key); it != idle_.end()) {
@@ -69,7 +70,7 @@ UpstreamPool::acquire(const config::TargetUrl* target,
             while (!list.empty()) {
                 UpstreamConnectionPtr conn = std::move(list.back());
                 list.pop_back();
-                if (still_open(conn->stream)) {
+                if (!check_open || still_open(conn->stream)) {
                     conn->reused = true;
                     co_return std::pair{error_code{}, std::move(conn)};
                 }

@@ -32,13 +32,16 @@ class UpstreamPool {
   public:
     UpstreamPool(asio::io_context& ioc, const config::PortcullisOptions& options);
 
-    /// A connection to `target`: an idle pooled one that still looks open, else a new one
-    /// (connect deadline `connect_timeout`). With `fresh` the pool is bypassed. `target` must
-    /// stay alive until the coroutine completes.
+    /// A connection to `target`: an idle pooled one, else a new one (connect deadline
+    /// `connect_timeout`). With `fresh` the pool is bypassed. With `check_open` a pooled
+    /// connection is first checked for an EOF the upstream sent meanwhile (one more system call;
+    /// callers that can retry on a fresh connection skip it). `target` must stay alive until the
+    /// coroutine completes.
     awaitable<std::pair<error_code, UpstreamConnectionPtr>>
     acquire(const config::TargetUrl* target,
             bool fresh,
-            std::chrono::steady_clock::duration connect_timeout);
+            std::chrono::steady_clock::duration connect_timeout,
+            bool check_open = true);
 
     /// Returns a connection whose last exchange completed cleanly and may be reused.
     void release(UpstreamConnectionPtr connection);

@@ -63,7 +63,7 @@ SessionStore::load(std::vector<std::string> storage_keys) {
             continue;
         }
         std::string error;
-        auto parsed = Session::parse(values[i]->str, error);
+        auto parsed = parse_cached(storage_keys[i], values[i]->str, error);
         if (!parsed) {
             spdlog::warn("session at {}...: stored value is not a session: {}",
                          storage_keys[i].substr(0, 10), error);
@@ -74,6 +74,24 @@ SessionStore::load(std::vector<std::string> storage_keys) {
                               StoredSession{storage_keys[i], values[i]->str, std::move(*parsed)}}};
     }
     co_return std::pair{error_code{}, std::optional<StoredSession>{}};
+}
+
+std::optional<Session> SessionStore::parse_cached(const std::string& storage_key,
+                                                  const std::string& raw,
+                                                  std::string& error) {
+    if (const auto it = parsed_.find(storage_key); it != parsed_.end() && it->second.raw == raw) {
+        return it->second.session;
+    }
+    auto parsed = Session::parse(raw, error);
+    if (!parsed) {
+        parsed_.erase(storage_key);
+        return std::nullopt;
+    }
+    if (parsed_.size() >= kParsedCacheEntries) {
+        parsed_.clear();
+    }
+    parsed_.insert_or_assign(storage_key, Parsed{raw, *parsed});
+    return parsed;
 }
 
 awaitable<std::pair<error_code, SaveResult>>

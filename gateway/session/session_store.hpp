@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -34,7 +35,8 @@ enum class SaveResult {
 };
 
 /// Sessions in Redis in Tyk's layout (`apikey-<token or hash>` -> session JSON). One per
-/// worker, used on the worker's thread.
+/// worker, used on the worker's thread. Every load reads Redis; parsing is skipped when the
+/// stored text is the one parsed last time for that key.
 ///
 /// Saving never overwrites a concurrent change: a save carries only what changed (a
 /// SessionPatch) and is written with a compare-and-set script keyed on the SHA-1 of the value it
@@ -67,9 +69,25 @@ class SessionStore {
     awaitable<std::pair<error_code, std::int64_t>> remove(std::vector<std::string> keys);
 
     static constexpr int kMaxSaveAttempts = 64;
+    /// Parsed sessions kept per worker; the cache is emptied when it reaches this size.
+    static constexpr std::size_t kParsedCacheEntries = 4096;
 
   private:
+    /// A session as last read: its stored text and the parse of it. A read whose text is the
+    /// same reuses the parse (no staleness: every request still reads Redis, and a changed
+    /// value is parsed again).
+    struct Parsed {
+        std::string raw;
+        Session session;
+    };
+
+    /// The parse of `raw` read at `storage_key`, from the cache or parsed now; nullopt when it
+    /// is not a session.
+    std::optional<Session>
+    parse_cached(const std::string& storage_key, const std::string& raw, std::string& error);
+
     std::shared_ptr<redis::RedisClient> redis_;
+    std::unordered_map<std::string, Parsed> parsed_;
 };
 
 } // namespace portcullis::session

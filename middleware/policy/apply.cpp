@@ -381,6 +381,34 @@ void clear_session(Json& session,
 
 } // namespace
 
+namespace {
+
+/// True when a key without policies has per-API limits whose `allowance_scope` is not yet the
+/// API's own (what apply_policies sets for them).
+bool needs_api_scopes(const Json& session) {
+    const auto rights = session.find("access_rights");
+    if (rights == session.end() || !rights->is_object()) {
+        return false;
+    }
+    for (const auto& [api_id, access] : rights->items()) {
+        if (!access.is_object()) {
+            continue;
+        }
+        const auto limit = access.find("limit");
+        if (limit == access.end() || api_limit_is_empty(*limit)) {
+            continue;
+        }
+        const auto scope = access.find("allowance_scope");
+        if (scope == access.end() || !scope->is_string() ||
+            scope->get_ref<const std::string&>() != api_id) {
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
 std::string
 apply_policies(Json& session, const config::PolicySet& policies, const std::string& org_id) {
     if (!session.is_object()) {
@@ -520,6 +548,9 @@ apply_policies(Json& session, const config::PolicySet& policies, const std::stri
 }
 
 std::string apply_policies(Session& session, const config::PolicySet& policies) {
+    if (session.apply_policies().empty() && !needs_api_scopes(session.document())) {
+        return {}; // nothing would change: no copy of the document
+    }
     Json doc = session.document();
     const std::string error = apply_policies(doc, policies, session.org_id());
     if (error.empty()) {
