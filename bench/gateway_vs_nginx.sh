@@ -185,7 +185,9 @@ latency_vs_load() { # run on the pinned layout, against nginx's saturation rate 
         read -r g_p50 g_p99 g_n < <(fixed_load "$gateway/meta/x" "$rate" "Authorization: $key_plain")
         read -r n_p50 n_p99 n_n < <(fixed_load "$nginx_url/x" "$rate" "Authorization: $key_plain")
         [[ "$g_n" -gt 0 && "$n_n" -gt 0 ]] || bench_die "fixed load $rate req/s: errors or no answers"
-        load_rows+=("| $frac | $rate | $(bench_ms "$g_p50") / $(bench_ms "$n_p50") | $(bench_ms "$g_p99") / $(bench_ms "$n_p99") | $(awk -v a="$g_p99" -v b="$n_p99" 'BEGIN { printf "%+.2fms", (a - b) / 1000 }') |")
+        local achieved
+        achieved="$(awk -v n="$g_n" -v s="$load_seconds" 'BEGIN { printf "%d", n / s }') / $(awk -v n="$n_n" -v s="$load_seconds" 'BEGIN { printf "%d", n / s }')"
+        load_rows+=("| $frac | $rate | $achieved | $(bench_ms "$g_p50") / $(bench_ms "$n_p50") | $(bench_ms "$g_p99") / $(bench_ms "$n_p99") | $(awk -v a="$g_p99" -v b="$n_p99" 'BEGIN { printf "%+.2fms", (a - b) / 1000 }') |")
         echo "$rate $g_p50 $g_p99 $n_p50 $n_p99" >>"$plot_data"
         echo "$BENCH_NAME: fixed load $rate req/s: gateway p50/p99 $g_p50/$g_p99 µs, nginx $n_p50/$n_p99 µs" >&2
     done
@@ -215,6 +217,33 @@ for layout in $layouts; do
     bench_stop_gateway
     bench_stop_nginx proxy
 done
+
+# Memory with 10,000 open keep-alive connections, each having made one request (1 worker).
+bench_start_gateway '' 1
+held_rss=$(python3 - "$gateway_port" "$gateway_pid" <<'PY'
+import socket, sys, time
+port, pid = int(sys.argv[1]), sys.argv[2]
+conns = []
+request = b"GET /open/x HTTP/1.1\r\nHost: bench\r\n\r\n"
+for i in range(10000):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(request)
+    data = b""
+    while b"\r\n\r\n" not in data or not data.endswith(b"hello from upstream\n"):
+        chunk = s.recv(65536)
+        if not chunk:
+            sys.exit("connection %d closed early" % i)
+        data += chunk
+    if not data.startswith(b"HTTP/1.1 200"):
+        sys.exit("connection %d: %r" % (i, data[:40]))
+    conns.append(s)
+time.sleep(1)
+rss = [l.split()[1] for l in open("/proc/%s/status" % pid) if l.startswith("VmRSS:")][0]
+print(rss, len(conns))
+PY
+) || bench_die "holding 10,000 connections failed"
+read -r held_rss_kib held_count <<<"$held_rss"
+bench_stop_gateway
 
 # Idle memory: the gateway with 100 keyed APIs loaded and nothing to do.
 mv "$work/apps" "$work/apps.scenarios"
@@ -268,14 +297,17 @@ bench_gateway_log_head
         echo "h2load --h1, 32 connections, ${load_seconds}s per step; offered load as a fraction of nginx's"
         echo "saturation rate in the keyed row above. Plot: \`$(basename "$plot")\`."
         echo
-        echo "| fraction | offered req/s | p50 | p99 | p99 difference |"
-        echo "| ---: | ---: | ---: | ---: | ---: |"
+        echo "| fraction | offered req/s | completed req/s | p50 | p99 | p99 difference |"
+        echo "| ---: | ---: | ---: | ---: | ---: | ---: |"
         printf '%s\n' "${load_rows[@]}"
         echo
     fi
     echo "## Memory"
     echo
     echo "Idle RSS with $api_count keyed APIs loaded (2 workers): $((idle_rss / 1024)) MiB."
+    echo
+    echo "RSS with $held_count open keep-alive connections, each after one proxied request (1 worker):"
+    echo "$((held_rss_kib / 1024)) MiB. (Peak RSS under load is in the connection rows above.)"
 } >"$results"
 echo
 cat "$results"

@@ -8,7 +8,7 @@ packages=(
     libboost1.81-dev libboost-url1.81-dev
     libhiredis-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcrypt-dev
     libre2-dev libssl-dev duktape-dev libpugixml-dev zlib1g-dev
-    catch2 redis-server curl ca-certificates procps
+    catch2 redis-server curl ca-certificates procps valgrind
     golang-go python3
 )
 if [[ "${PORTCULLIS_EXTRA_PACKAGES:-}" != "" ]]; then
