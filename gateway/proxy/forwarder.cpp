@@ -293,6 +293,9 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
         req.content_length(content_length.value_or(0)); // an announced empty body
     }
     const bool retryable = !has_body && is_idempotent(req.method());
+    // A Content-Length body still to come from the client is relayed as raw bytes (no parsing):
+    // the part already received goes out with the head, the rest as it arrives.
+    const bool raw_body = has_body && !chunked_body && content_length && !expect_continue;
 
     constexpr std::size_t kRelaySize = server::ClientConnection::kRelayBufferSize;
     UpstreamConnectionPtr up;
@@ -317,11 +320,12 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
         up = std::move(conn);
         sent_at = Clock::now();
 
-        // send the header, with the buffered body if there is one, in one write (a body still
-        // to be streamed from the client goes through Beast's serializer, which frames chunks)
+        // send the header, with the buffered body or the body bytes already received, in one
+        // write (a chunked body, or one after 100-continue, goes through Beast's serializer)
         std::optional<http::serializer<true, http::buffer_body>> sr;
         error_code wec;
-        if (has_body) {
+        std::size_t first = 0; // raw body bytes sent with the head
+        if (has_body && !raw_body) {
             sr.emplace(req);
             up->stream.expires_after(write_timeout);
             auto [hec, hn] = co_await http::async_write_header(up->stream, *sr, use_nothrow);
@@ -332,6 +336,12 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
             std::array<asio::const_buffer, 2> out;
             out[0] = asio::buffer(client.head);
             out[1] = buffered ? asio::buffer(*plan.buffered_body) : asio::const_buffer();
+            if (raw_body) {
+                const auto pending = client.buffer.data();
+                first = static_cast<std::size_t>(
+                    std::min<std::uint64_t>(*content_length, pending.size()));
+                out[1] = asio::buffer(pending.data(), first);
+            }
             up->stream.expires_after(write_timeout);
             auto [hec, hn] = co_await asio::async_write(up->stream, out, use_nothrow);
             wec = hec;
@@ -345,8 +355,35 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
                                            !has_body, "upstream_write");
         }
 
-        // stream the body from the client
-        if (has_body) {
+        // relay the rest of a Content-Length body from the client
+        if (raw_body) {
+            client.buffer.consume(first);
+            std::uint64_t remaining = *content_length - first;
+            char* const relay = remaining > 0 ? client.relay_buffer() : nullptr;
+            while (remaining > 0) {
+                const std::size_t want =
+                    static_cast<std::size_t>(std::min<std::uint64_t>(remaining, kRelaySize));
+                client.stream.expires_after(read_timeout);
+                auto [rec, rn] =
+                    co_await client.stream.async_read_some(asio::buffer(relay, want), use_nothrow);
+                if (rec) {
+                    co_return co_await body_read_failed(client, rec);
+                }
+                up->stream.expires_after(write_timeout);
+                auto [bwec, bwn] =
+                    co_await asio::async_write(up->stream, asio::buffer(relay, rn), use_nothrow);
+                if (bwec) {
+                    spdlog::warn("upstream {} failed while receiving the body: {}",
+                                 plan.target->authority(), bwec.message());
+                    co_return co_await reply_error(client, http::status::bad_gateway, kProxyError,
+                                                   false, "upstream_write");
+                }
+                remaining -= rn;
+            }
+        }
+
+        // stream a chunked body from the client
+        if (has_body && !raw_body) {
             char* const relay = client.relay_buffer();
             if (expect_continue) {
                 const bool sent = co_await send_continue(client, write_timeout);

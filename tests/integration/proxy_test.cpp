@@ -322,9 +322,53 @@ TEST_CASE("proxy streams large bodies without holding them in memory", "[integra
         CHECK(res.json()["body_length"] == 256ull * 1024 * 1024);
         CHECK(res.json()["body_fnv1a"] == fnv);
     }
+    SECTION("a 64 MiB Content-Length upload, relayed as it arrives") {
+        HttpClient client{fx.port(), std::chrono::seconds(60)};
+        const std::uint64_t total = 64ull * 1024 * 1024;
+        client.send_raw("POST /big/upload HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                        std::to_string(total) + "\r\n\r\n");
+        std::string chunk(1024 * 1024, 'q');
+        chunk[0] = 'Q';
+        std::uint64_t fnv = 1469598103934665603ull;
+        for (int i = 0; i < 64; ++i) {
+            for (char ch : chunk) {
+                fnv = (fnv ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+            }
+            client.send_raw(chunk);
+        }
+        auto res = client.read_response();
+        REQUIRE(res.status == 200);
+        CHECK(res.json()["body_length"] == total);
+        CHECK(res.json()["body_fnv1a"] == fnv);
+    }
     const long growth_kib = fx.gateway().peak_rss_kib() - baseline;
     INFO("peak RSS grew by " << growth_kib << " KiB");
     CHECK(growth_kib < 8 * 1024);
+}
+
+TEST_CASE("pipelined requests with bodies on one connection each reach the upstream whole",
+          "[integration][proxy]") {
+    EchoServer echo;
+    GatewayFixture fx;
+    fx.add_api(GatewayFixture::keyless_api("pipe", "/pipe/", upstream_url(echo), true));
+    fx.start();
+    HttpClient client{fx.port()};
+    // Two POSTs and a GET in one write: each body is exactly its Content-Length, the bytes after
+    // it belong to the next request.
+    client.send_raw("POST /pipe/a HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello"
+                    "POST /pipe/b HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
+                    "GET /pipe/c HTTP/1.1\r\nHost: t\r\n\r\n");
+    auto first = client.read_response();
+    REQUIRE(first.status == 200);
+    CHECK(first.json()["path"] == "/a");
+    CHECK(first.json()["body"] == "hello");
+    auto second = client.read_response();
+    REQUIRE(second.status == 200);
+    CHECK(second.json()["path"] == "/b");
+    CHECK(second.json()["body"] == "abc");
+    auto third = client.read_response();
+    REQUIRE(third.status == 200);
+    CHECK(third.json()["path"] == "/c");
 }
 
 TEST_CASE("proxy answers 431 for an oversized header block and 400 for garbage",
