@@ -256,7 +256,7 @@ bench_stop_gateway
 
 if [[ -s "$plot_data" ]] && command -v gnuplot >/dev/null; then
     gnuplot <<GP
-set terminal pngcairo size 900,540
+set terminal pngcairo size 900,540 noenhanced
 set output "$plot"
 set title "p50 / p99 latency vs offered load: keyed \$tyk_meta route (Portcullis) vs nginx proxy_pass"
 set xlabel "offered load (requests/s)"
