@@ -111,6 +111,44 @@ bool wants_whole_body(const http::response_header<>& res) {
     return code >= 200 && code != 204 && code != 304;
 }
 
+/// How relaying a fixed number of raw bytes ended: a failed read or a failed write (both
+/// clear: every byte was relayed).
+struct RelayOutcome {
+    error_code read;
+    error_code write;
+};
+
+/// Copies exactly `remaining` bytes from `from` to `to` through the connection's relay buffer,
+/// each read under `read_timeout` and each write under `write_timeout`.
+awaitable<RelayOutcome> relay_exactly(server::ClientConnection& client,
+                                      beast::tcp_stream& from,
+                                      Clock::duration read_timeout,
+                                      beast::tcp_stream& to,
+                                      Clock::duration write_timeout,
+                                      std::uint64_t remaining) {
+    constexpr std::size_t kRelaySize = server::ClientConnection::kRelayBufferSize;
+    RelayOutcome outcome;
+    char* const relay = remaining > 0 ? client.relay_buffer() : nullptr;
+    while (remaining > 0) {
+        const std::size_t want =
+            static_cast<std::size_t>(std::min<std::uint64_t>(remaining, kRelaySize));
+        from.expires_after(read_timeout);
+        auto [rec, rn] = co_await from.async_read_some(asio::buffer(relay, want), use_nothrow);
+        if (rec) {
+            outcome.read = rec;
+            co_return outcome;
+        }
+        to.expires_after(write_timeout);
+        auto [wec, wn] = co_await asio::async_write(to, asio::buffer(relay, rn), use_nothrow);
+        if (wec) {
+            outcome.write = wec;
+            co_return outcome;
+        }
+        remaining -= rn;
+    }
+    co_return outcome;
+}
+
 /// Reads the whole upstream body (at most `plan.max_response_body` bytes), lets the response
 /// body step change it, runs BeforeResponse, and sends it with a Content-Length. Nothing has
 /// been sent to the client yet, so failures still get an error reply.
@@ -358,27 +396,17 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
         // relay the rest of a Content-Length body from the client
         if (raw_body) {
             client.buffer.consume(first);
-            std::uint64_t remaining = *content_length - first;
-            char* const relay = remaining > 0 ? client.relay_buffer() : nullptr;
-            while (remaining > 0) {
-                const std::size_t want =
-                    static_cast<std::size_t>(std::min<std::uint64_t>(remaining, kRelaySize));
-                client.stream.expires_after(read_timeout);
-                auto [rec, rn] =
-                    co_await client.stream.async_read_some(asio::buffer(relay, want), use_nothrow);
-                if (rec) {
-                    co_return co_await body_read_failed(client, rec);
-                }
-                up->stream.expires_after(write_timeout);
-                auto [bwec, bwn] =
-                    co_await asio::async_write(up->stream, asio::buffer(relay, rn), use_nothrow);
-                if (bwec) {
-                    spdlog::warn("upstream {} failed while receiving the body: {}",
-                                 plan.target->authority(), bwec.message());
-                    co_return co_await reply_error(client, http::status::bad_gateway, kProxyError,
-                                                   false, "upstream_write");
-                }
-                remaining -= rn;
+            const RelayOutcome relayed =
+                co_await relay_exactly(client, client.stream, read_timeout, up->stream,
+                                       write_timeout, *content_length - first);
+            if (relayed.read) {
+                co_return co_await body_read_failed(client, relayed.read);
+            }
+            if (relayed.write) {
+                spdlog::warn("upstream {} failed while receiving the body: {}",
+                             plan.target->authority(), relayed.write.message());
+                co_return co_await reply_error(client, http::status::bad_gateway, kProxyError,
+                                               false, "upstream_write");
             }
         }
 
@@ -507,7 +535,7 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     if (!res_has_body || res_length) {
         // No body, or a Content-Length body: the head and the body bytes the upstream already
         // sent go out in one write, the rest is relayed as it comes, without parsing.
-        std::uint64_t remaining = res_has_body ? *res_length : 0;
+        const std::uint64_t remaining = res_has_body ? *res_length : 0;
         const auto pending = up->buffer.data();
         const std::size_t first =
             static_cast<std::size_t>(std::min<std::uint64_t>(remaining, pending.size()));
@@ -523,29 +551,18 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
             co_return result;
         }
         up->buffer.consume(first);
-        remaining -= first;
-        char* const relay = remaining > 0 ? client.relay_buffer() : nullptr;
-        while (remaining > 0) {
-            const std::size_t want =
-                static_cast<std::size_t>(std::min<std::uint64_t>(remaining, kRelaySize));
-            up->stream.expires_after(upstream_timeout);
-            auto [rec, rn] =
-                co_await up->stream.async_read_some(asio::buffer(relay, want), use_nothrow);
-            if (rec) {
-                // Too late for an error reply: cut the client off so it sees a short body.
-                spdlog::warn("upstream {} failed mid-response: {}", plan.target->authority(),
-                             rec.message());
-                result.error = "upstream_body";
-                co_return result;
-            }
-            client.stream.expires_after(write_timeout);
-            auto [wec, wn] =
-                co_await asio::async_write(client.stream, asio::buffer(relay, rn), use_nothrow);
-            if (wec) {
-                result.error = "client_gone";
-                co_return result;
-            }
-            remaining -= rn;
+        const RelayOutcome relayed = co_await relay_exactly(
+            client, up->stream, upstream_timeout, client.stream, write_timeout, remaining - first);
+        if (relayed.read) {
+            // Too late for an error reply: cut the client off so it sees a short body.
+            spdlog::warn("upstream {} failed mid-response: {}", plan.target->authority(),
+                         relayed.read.message());
+            result.error = "upstream_body";
+            co_return result;
+        }
+        if (relayed.write) {
+            result.error = "client_gone";
+            co_return result;
         }
         upstream_done = true;
     } else {

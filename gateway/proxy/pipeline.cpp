@@ -635,18 +635,22 @@ awaitable<LimitsOutcome> check_limits(server::Worker& worker,
                                       const config::GatewayConfig& cfg,
                                       const config::ApiDefinition& api,
                                       const transform::ApiTransforms& transforms,
-                                      session::StoredSession* stored,
+                                      session::StoredSession* session,
                                       std::string_view method,
                                       const transform::MatchSubject& subject,
                                       const nlohmann::json& context) {
     LimitsOutcome out;
+    // Per-key limits need a key: a session without one (an auth plugin gave no AuthValue) has
+    // only the API's.
+    session::StoredSession* const stored =
+        session != nullptr && !session->storage_key.empty() ? session : nullptr;
     limits::LimitRequest request;
     request.mode = limits::mode_of(cfg);
     request.now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
     limits::SessionPlan plan;
-    if (stored != nullptr && !stored->storage_key.empty()) {
+    if (stored != nullptr) {
         std::string pattern;
         if (const auto text = limits::rate_limit_pattern(stored->session); !text.empty()) {
             transform::VarTemplate::parse(text).expand_into(pattern, &stored->session.meta_data(),
@@ -683,7 +687,7 @@ awaitable<LimitsOutcome> check_limits(server::Worker& worker,
         out.reason = "limiter_unavailable";
         co_return out;
     }
-    if (result.quota && stored != nullptr && !stored->storage_key.empty()) {
+    if (result.quota && stored != nullptr) {
         const auto outcome = limits::quota_outcome(result.quota->count, result.quota->expires_ms,
                                                    request.quota->max, plan.limit.quota_renews);
         out.quota_headers =
@@ -917,33 +921,27 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
     std::optional<session::StoredSession> stored;
     std::string presented_key;
     if (!api.use_keyless) {
+        // The custom auth plugin, else the auth token; with use_standard_auth both must pass and
+        // the token's session wins, as Tyk chains them.
         const bool plugin_auth = plugins && !plugins->auth.empty();
+        AuthOutcome auth;
         if (plugin_auth) {
-            // The custom auth plugin; with use_standard_auth the auth token must pass too and
-            // its session wins, as Tyk chains them.
             auto reply = jsvm_runtime::run_request_plugins(conn.worker, *state, api, plugins,
                                                            jsvm::Hook::auth, plugin_request);
             if (reply) {
                 co_return co_await reply_plugin(conn, line, *reply, req.keep_alive());
             }
-            AuthOutcome auth = plugin_auth_outcome(cfg, api, req, path, plugin_request);
-            if (auth.verdict) {
-                co_return co_await reply_error(conn, line, auth.verdict->status,
-                                               auth.verdict->message, keep_alive, "auth");
-            }
-            stored = std::move(auth.stored);
-            presented_key = std::move(auth.key);
+            auth = plugin_auth_outcome(cfg, api, req, path, plugin_request);
         }
-        if (!plugin_auth || api.use_standard_auth) {
-            AuthOutcome auth =
-                co_await authenticate(conn.worker, cfg, *state->policies, req, query, path, api);
-            if (auth.verdict) {
-                co_return co_await reply_error(conn, line, auth.verdict->status,
-                                               auth.verdict->message, keep_alive, "auth");
-            }
-            stored = std::move(auth.stored);
-            presented_key = std::move(auth.key);
+        if (!auth.verdict && (!plugin_auth || api.use_standard_auth)) {
+            auth = co_await authenticate(conn.worker, cfg, *state->policies, req, query, path, api);
         }
+        if (auth.verdict) {
+            co_return co_await reply_error(conn, line, auth.verdict->status, auth.verdict->message,
+                                           keep_alive, "auth");
+        }
+        stored = std::move(auth.stored);
+        presented_key = std::move(auth.key);
     }
     if (cfg.portcullis.test_hooks && stored) {
         // Test hook: exercises the save-back path the way a plugin will.

@@ -383,24 +383,29 @@ void clear_session(Json& session,
 
 namespace {
 
-/// True when a key without policies has per-API limits whose `allowance_scope` is not yet the
-/// API's own (what apply_policies sets for them).
+/// True when the access entry of `api_id` has a per-API limit not yet counted under the API's
+/// own `allowance_scope` (what a key without policies gets).
+bool needs_own_scope(const std::string& api_id, const Json& access) {
+    if (!access.is_object()) {
+        return false;
+    }
+    const auto limit = access.find("limit");
+    if (limit == access.end() || api_limit_is_empty(*limit)) {
+        return false;
+    }
+    const auto scope = access.find("allowance_scope");
+    return scope == access.end() || !scope->is_string() ||
+           scope->get_ref<const std::string&>() != api_id;
+}
+
+/// True when apply_policies would change a key without policies (needs_own_scope anywhere).
 bool needs_api_scopes(const Json& session) {
     const auto rights = session.find("access_rights");
     if (rights == session.end() || !rights->is_object()) {
         return false;
     }
     for (const auto& [api_id, access] : rights->items()) {
-        if (!access.is_object()) {
-            continue;
-        }
-        const auto limit = access.find("limit");
-        if (limit == access.end() || api_limit_is_empty(*limit)) {
-            continue;
-        }
-        const auto scope = access.find("allowance_scope");
-        if (scope == access.end() || !scope->is_string() ||
-            scope->get_ref<const std::string&>() != api_id) {
+        if (needs_own_scope(api_id, access)) {
             return true;
         }
     }
@@ -420,7 +425,7 @@ apply_policies(Json& session, const config::PolicySet& policies, const std::stri
         if (Json* rights = session.contains("access_rights") ? &session["access_rights"] : nullptr;
             rights != nullptr && rights->is_object()) {
             for (auto& [api_id, access] : rights->items()) {
-                if (access.is_object() && !api_limit_is_empty(access.value("limit", Json()))) {
+                if (needs_own_scope(api_id, access)) {
                     access["allowance_scope"] = api_id;
                 }
             }
