@@ -25,40 +25,22 @@ for tool in valgrind callgrind_control redis-server curl; do
     command -v "$tool" >/dev/null || { echo "callgrind_cost: $tool is not installed" >&2; exit 1; }
 done
 
+BENCH_NAME=callgrind_cost
+source bench/wrk_lib.sh # bench_free_ports, bench_wait_for, bench_cleanup
 work=$(mktemp -d /tmp/callgrind-cost.XXXXXX)
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 die() { echo "callgrind_cost: $*" >&2; [[ -f "$work/gateway.log" ]] && tail -20 "$work/gateway.log" >&2; exit 1; }
-wait_for() { # wait_for WHAT SECONDS COMMAND...
-    local what=$1 secs=$2
-    shift 2
-    for _ in $(seq $((secs * 10))); do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    die "$what did not come up"
-}
 
-read -r redis_port upstream_port gateway_port < <(python3 -c '
-import socket
-s = [socket.socket() for _ in range(3)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])')
+read -r redis_port upstream_port gateway_port < <(bench_free_ports 3)
 secret=callgrind-secret
 gateway="http://127.0.0.1:$gateway_port"
 
 redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no >"$work/redis.log" 2>&1 &
 pids+=($!)
-wait_for redis-server 10 redis-cli -h 127.0.0.1 -p "$redis_port" ping
+bench_wait_for redis-server redis-cli -h 127.0.0.1 -p "$redis_port" ping
 "$upstream_bin" --listen 127.0.0.1 --port "$upstream_port" >"$work/upstream.log" 2>&1 &
 pids+=($!)
-wait_for echo-upstream 10 curl -sf -o /dev/null "http://127.0.0.1:$upstream_port/"
+bench_wait_for echo-upstream curl -sf -o /dev/null "http://127.0.0.1:$upstream_port/"
 
 mkdir -p "$work/apps"
 cat >"$work/apps/open.json" <<JSON
@@ -84,7 +66,7 @@ valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out.%p" \
     "$portcullis" --conf "$work/tyk.conf" >"$work/gateway.log" 2>&1 &
 gateway_pid=$!
 pids+=("$gateway_pid")
-wait_for portcullis 120 curl -sf -o /dev/null "$gateway/hello"
+WAIT_SECONDS=120 bench_wait_for portcullis curl -sf -o /dev/null "$gateway/hello"
 
 reply=$(curl -s -H "X-Tyk-Authorization: $secret" -X POST "$gateway/tyk/keys/create" \
     -d '{"org_id": "o", "access_rights": {"meta": {"api_id": "meta", "versions": ["Default"]}}, "meta_data": {"user": "alice", "plan": "gold"}}')

@@ -31,10 +31,10 @@ bench_cleanup() {
     rm -rf "$work"
 }
 
-bench_wait_for() { # bench_wait_for WHAT COMMAND...: up to 10 s
+bench_wait_for() { # bench_wait_for WHAT COMMAND...: up to WAIT_SECONDS (default 10) seconds
     local what=$1
     shift
-    for _ in $(seq 100); do
+    for _ in $(seq $((${WAIT_SECONDS:-10} * 10))); do
         "$@" >/dev/null 2>&1 && return 0
         sleep 0.1
     done
