@@ -134,19 +134,19 @@ measure() { # measure LAYOUT NAME
     read -r -a ng_pids <<<"$(bench_children "$proxy_pid")"
     reset_peak "$gateway_pid"
     bench_wrk "$name (gateway)" "$duration" "$gateway${s_gw[$name]}" "$conns" "$work/scenario.lua" "$gateway_pid"
-    local g_rps=$W_RPS g_p50=$W_P50 g_p99=$W_P99 g_p999=$W_P999 g_cpu=$W_CPU g_err=$W_ERRORS
+    local g_rps=$W_RPS g_p50=$W_P50 g_p99=$W_P99 g_p999=$W_P999 g_cpu=$W_CPU g_ucpu=$W_UCPU g_err=$W_ERRORS
     local g_rss
     g_rss=$(bench_rss_kib VmHWM "$gateway_pid")
     reset_peak "${ng_pids[@]}"
     bench_wrk "$name (nginx)" "$duration" "$nginx_url${s_ng[$name]}" "$conns" "$work/scenario.lua" "${ng_pids[@]}"
-    local n_rps=$W_RPS n_p50=$W_P50 n_p99=$W_P99 n_p999=$W_P999 n_cpu=$W_CPU n_err=$W_ERRORS
+    local n_rps=$W_RPS n_p50=$W_P50 n_p99=$W_P99 n_p999=$W_P999 n_cpu=$W_CPU n_ucpu=$W_UCPU n_err=$W_ERRORS
     local n_rss
     n_rss=$(bench_rss_kib VmHWM "${ng_pids[@]}")
     local cpu_ratio rps_ratio
     cpu_ratio=$(awk -v a="$g_cpu" -v b="$n_cpu" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
     rps_ratio=$(awk -v a="$g_rps" -v b="$n_rps" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
     table_rows+=("| $layout | $name | $conns | $(printf '%.0f' "$g_rps") / $(printf '%.0f' "$n_rps") | ${rps_ratio}x | $g_cpu / $n_cpu | **${cpu_ratio}x** | $(bench_ms "$g_p50") / $(bench_ms "$n_p50") | $(bench_ms "$g_p99") / $(bench_ms "$n_p99") | $(bench_ms "$g_p999") / $(bench_ms "$n_p999") | $((g_rss / 1024)) / $((n_rss / 1024)) | $g_err / $n_err |")
-    echo "$BENCH_NAME: [$layout] $name: gateway $g_rps req/s $g_cpu µs/req; nginx $n_rps req/s $n_cpu µs/req; CPU ratio ${cpu_ratio}x" >&2
+    echo "$BENCH_NAME: [$layout] $name: gateway $g_rps req/s $g_cpu µs/req ($g_ucpu user); nginx $n_rps req/s $n_cpu µs/req ($n_ucpu user); CPU ratio ${cpu_ratio}x" >&2
     last_nginx_rps=$n_rps
 }
 

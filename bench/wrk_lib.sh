@@ -207,6 +207,15 @@ bench_cpu_ticks() { # utime + stime of the PIDs and their threads (fields 14 and
     echo "$sum"
 }
 
+bench_user_ticks() { # utime alone of the PIDs (field 14 of stat): the user-space part
+    local pid sum=0 t
+    for pid in "$@"; do
+        t=$(awk '{ sub(/^.*\) /, ""); print $12 }' "/proc/$pid/stat")
+        sum=$((sum + t))
+    done
+    echo "$sum"
+}
+
 bench_children() { # bench_children PID: PID and its child processes (nginx master + workers)
     echo "$1" $(pgrep -P "$1" || true)
 }
@@ -251,16 +260,19 @@ LUA
 
 # bench_wrk NAME SECS URL CONNS LUA PID...: a warm-up, then wrk for SECS with CONNS connections
 # (threads: 1, or 4 past 1,000 connections); the CPU of PID... is measured over the run. Sets
-# W_RPS W_P50 W_P99 W_P999 (µs) W_REQS W_CPU (µs per request) W_ERRORS (socket errors + non-2xx).
+# W_RPS W_P50 W_P99 W_P999 (µs) W_REQS W_CPU (µs per request) W_UCPU (its user-space part)
+# W_ERRORS (socket errors + non-2xx).
 bench_wrk() {
-    local name=$1 secs=$2 url=$3 conns=$4 lua=$5 out c0 c1 threads=1
+    local name=$1 secs=$2 url=$3 conns=$4 lua=$5 out c0 c1 u0 u1 threads=1
     shift 5
     [[ "$conns" -gt 1000 ]] && threads=4
     "${pin_aux[@]}" wrk -t"$threads" -c"$conns" -d"${warmup}s" -s "$lua" "$url" >/dev/null 2>&1 || true
     c0=$(bench_cpu_ticks "$@")
+    u0=$(bench_user_ticks "$@")
     out=$("${pin_aux[@]}" wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 10s -s "$lua" "$url" 2>&1) ||
         bench_die "$name: wrk failed: $out"
     c1=$(bench_cpu_ticks "$@")
+    u1=$(bench_user_ticks "$@")
     W_RPS=$(awk '/^Requests\/sec:/{ print $2 }' <<<"$out")
     read -r _ W_P50 W_P99 W_P999 W_REQS < <(grep '^PCT ' <<<"$out")
     local e
@@ -271,6 +283,7 @@ bench_wrk() {
     W_ERRORS=$((W_ERRORS + ${non2xx:-0}))
     [[ -n "$W_RPS" && -n "$W_REQS" && "$W_REQS" -gt 0 ]] || bench_die "$name: cannot parse wrk output: $out"
     W_CPU=$(awk -v d=$((c1 - c0)) -v t="$clk_tck" -v n="$W_REQS" 'BEGIN { printf "%.2f", d / t * 1e6 / n }')
+    W_UCPU=$(awk -v d=$((u1 - u0)) -v t="$clk_tck" -v n="$W_REQS" 'BEGIN { printf "%.2f", d / t * 1e6 / n }')
 }
 
 # The next bench_run is the baseline the rows after it are compared with.

@@ -21,10 +21,26 @@ namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 
-template <class T> using awaitable = asio::awaitable<T>;
+/// Every I/O object and coroutine of a worker runs on that worker's io_context: naming its
+/// executor type (instead of the type-erased any_io_executor) spares a type-erased copy and call
+/// on every asynchronous operation.
+using Executor = asio::io_context::executor_type;
 
+template <class T> using awaitable = asio::awaitable<T, Executor>;
+
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
+using Resolver = asio::ip::basic_resolver<tcp, Executor>;
+using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
+                                         asio::wait_traits<std::chrono::steady_clock>,
+                                         Executor>;
+/// A socket with Beast's per-operation deadlines.
+using TcpStream = beast::basic_stream<tcp, Executor>;
+
+/// Completion token of coroutines on a worker.
+constexpr auto use_awaitable = asio::use_awaitable_t<Executor>{};
 /// Completion token for operations whose failure is an expected outcome: yields (ec, result...).
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable_t<Executor>{});
 
 /// Converts a config duration (seconds, possibly fractional) to a steady-clock duration.
 template <class Rep, class Period>

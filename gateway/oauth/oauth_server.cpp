@@ -116,7 +116,7 @@ asio::thread_pool& hashing_pool() {
     return pool;
 }
 
-awaitable<bool> bcrypt_matches(std::string hash, std::string password) {
+asio::awaitable<bool> bcrypt_matches(std::string hash, std::string password) {
     auto data = std::make_unique<crypt_data>();
     const char* out = crypt_r(password.c_str(), hash.c_str(), data.get());
     co_return out != nullptr&& out[0] != '*' && oauth::secret_matches(std::string_view(out), hash);
@@ -382,7 +382,7 @@ awaitable<PasswordUser> check_user(server::Worker& worker,
     if (hash_type == "bcrypt") {
         auto check = bcrypt_matches(stored_password, password);
         out.password_ok =
-            co_await asio::co_spawn(hashing_pool(), std::move(check), asio::use_awaitable);
+            co_await asio::co_spawn(hashing_pool(), std::move(check), use_awaitable);
     } else if (hash_type.empty()) {
         out.password_ok = oauth::secret_matches(stored_password, password);
     }

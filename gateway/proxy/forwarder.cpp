@@ -121,9 +121,9 @@ struct RelayOutcome {
 /// Copies exactly `remaining` bytes from `from` to `to` through the connection's relay buffer,
 /// each read under `read_timeout` and each write under `write_timeout`.
 awaitable<RelayOutcome> relay_exactly(server::ClientConnection& client,
-                                      beast::tcp_stream& from,
+                                      TcpStream& from,
                                       Clock::duration read_timeout,
-                                      beast::tcp_stream& to,
+                                      TcpStream& to,
                                       Clock::duration write_timeout,
                                       std::uint64_t remaining) {
     constexpr std::size_t kRelaySize = server::ClientConnection::kRelayBufferSize;
@@ -205,9 +205,7 @@ awaitable<ForwardResult> send_transformed(server::ClientConnection& client,
     if (plan.before_response != nullptr) {
         co_await plan.before_response->run(&res);
     }
-    res.erase(http::field::content_length);
-    res.erase(http::field::transfer_encoding);
-    strip_hop_by_hop(res);
+    strip_hop_by_hop(res, {http::field::content_length});
     const bool keep_client = client_keep_alive && !client.worker.draining();
     res.content_length(body.size());
     res.version(11);
@@ -304,18 +302,15 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     }
 
     // The header as the upstream sees it.
-    req.erase(http::field::expect);
-    strip_hop_by_hop(req);
+    // Framing follows the body actually sent, set below, whatever the header says by now (header
+    // transforms included): no stale Content-Length or Transfer-Encoding reaches the upstream.
+    strip_hop_by_hop(req, {http::field::expect, http::field::content_length});
     append_forwarded_for(req, client.peer_ip);
     req.target(plan.request_target);
     req.version(11);
     if (!plan.preserve_host_header || req[http::field::host].empty()) {
         req.set(http::field::host, plan.target->host_header);
     }
-    // Framing follows the body actually sent, whatever the header says by now (header
-    // transforms included): no stale Content-Length or Transfer-Encoding reaches the upstream.
-    req.erase(http::field::content_length);
-    req.erase(http::field::transfer_encoding);
     if (buffered) {
         // Sent whole with its length (also when a step emptied it, if the client sent one).
         if (!plan.buffered_body->empty() || content_length || chunked_body) {
@@ -514,9 +509,7 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     if (plan.before_response != nullptr) {
         co_await plan.before_response->run(&res);
     }
-    res.erase(http::field::content_length);
-    res.erase(http::field::transfer_encoding);
-    strip_hop_by_hop(res);
+    strip_hop_by_hop(res, {http::field::content_length});
     const bool keep_client = client_keep_alive && !client.worker.draining();
     if (res_has_body) {
         if (res_length) {

@@ -1016,6 +1016,9 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
                                            limited.verdict->message, keep_alive, limited.reason,
                                            headers);
         }
+        if (stored) {
+            meta = &stored->session.meta_data(); // a counted quota gave the session its own copy
+        }
     }
     std::optional<ResponseBodyTransform> response_transform;
     const std::size_t max_response_body =
@@ -1199,6 +1202,10 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
         if (reply) {
             co_await response_steps.run(nullptr);
             co_return co_await reply_plugin(conn, line, *reply, req.keep_alive());
+        }
+        if (stored && response_transform) {
+            // the plugin may have replaced the metadata the response transform renders
+            response_transform->set_meta(&stored->session.meta_data());
         }
         if (plugin_request.url_changed) {
             request_target = rewritten_target

@@ -12,7 +12,7 @@ namespace {
 constexpr auto kDnsTtl = std::chrono::seconds(30);
 
 /// True when a pooled idle connection is still usable: no EOF and no unexpected bytes waiting.
-bool still_open(beast::tcp_stream& stream) {
+bool still_open(TcpStream& stream) {
     char byte;
     const auto n = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -38,8 +38,8 @@ UpstreamPool::resolve(const config::TargetUrl* target,
         co_return std::pair{error_code{}, it->second.endpoints};
     }
     using namespace asio::experimental::awaitable_operators;
-    tcp::resolver resolver{ioc_};
-    asio::steady_timer timer{ioc_, timeout};
+    Resolver resolver{ioc_};
+    Timer timer{ioc_, timeout};
     auto result =
         co_await (resolver.async_resolve(target->host, std::to_string(target->port), use_nothrow) ||
                   timer.async_wait(use_nothrow));

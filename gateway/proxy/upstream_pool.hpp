@@ -18,7 +18,7 @@ namespace portcullis::proxy {
 struct UpstreamConnection {
     explicit UpstreamConnection(asio::io_context& ioc) : stream(ioc) {}
 
-    beast::tcp_stream stream;
+    TcpStream stream;
     beast::flat_buffer buffer;
     std::string key;     // pool key ("host:port")
     bool reused = false; // taken from the pool (may have been closed by the upstream meanwhile)
@@ -69,7 +69,7 @@ class UpstreamPool {
     std::chrono::steady_clock::duration idle_timeout_;
     std::unordered_map<std::string, std::vector<UpstreamConnectionPtr>> idle_;
     std::unordered_map<std::string, DnsEntry> dns_;
-    asio::steady_timer sweep_timer_;
+    Timer sweep_timer_;
     bool stopped_ = false;
 };
 

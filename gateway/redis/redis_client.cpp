@@ -44,14 +44,14 @@ struct RedisClient::Link : std::enable_shared_from_this<RedisClient::Link> {
     Link(asio::io_context& ioc, RedisClient* client) : sd(ioc), connect_event(ioc), owner(client) {}
 
     redisAsyncContext* ac = nullptr;
-    asio::posix::stream_descriptor sd;
+    asio::posix::basic_stream_descriptor<Executor> sd;
     bool want_read = false;
     bool want_write = false;
     bool reading = false;
     bool writing = false;
     bool connect_done = false;
     int connect_status = REDIS_ERR;
-    asio::steady_timer connect_event;
+    Timer connect_event;
     RedisClient* owner;
 
     void arm_read() {
@@ -117,7 +117,7 @@ struct RedisClient::Link : std::enable_shared_from_this<RedisClient::Link> {
 /// always calls back exactly once (NULL reply on disconnect or free).
 struct RedisClient::Pending {
     explicit Pending(asio::io_context& ioc) : timer(ioc) {}
-    asio::steady_timer timer;
+    Timer timer;
     bool done = false;
     bool abandoned = false;
     bool disconnected = false;
@@ -126,7 +126,7 @@ struct RedisClient::Pending {
 
 RedisClient::RedisClient(asio::io_context& ioc, ClientOptions options)
     : ioc_(ioc), options_(std::move(options)), wake_(ioc), first_attempt_(ioc) {
-    first_attempt_.expires_at(asio::steady_timer::time_point::max());
+    first_attempt_.expires_at(Timer::time_point::max());
 }
 
 RedisClient::~RedisClient() {
@@ -253,7 +253,7 @@ awaitable<error_code> RedisClient::connect_once() {
     error_code aec;
     asio::ip::make_address(ip, aec);
     if (aec) {
-        tcp::resolver resolver{ioc_};
+        Resolver resolver{ioc_};
         auto [rec, results] = co_await resolver.async_resolve(
             options_.host, std::to_string(options_.port), use_nothrow);
         if (rec || results.empty()) {
@@ -342,7 +342,7 @@ awaitable<void> RedisClient::run(std::shared_ptr<RedisClient> self) {
             }
             reported_down = false;
             // Sleep until the disconnect callback (or stop) wakes us.
-            self->wake_.expires_at(asio::steady_timer::time_point::max());
+            self->wake_.expires_at(Timer::time_point::max());
             if (self->connected_) {
                 co_await self->wake_.async_wait(use_nothrow);
             }

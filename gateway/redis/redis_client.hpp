@@ -85,9 +85,9 @@ class RedisClient : public std::enable_shared_from_this<RedisClient> {
     bool stopped_ = false;
     int consecutive_timeouts_ = 0;
     std::string last_error_;  // why the last connect attempt failed, for the log
-    asio::steady_timer wake_; // cancelled to wake the run loop (disconnect, stop)
+    Timer wake_; // cancelled to wake the run loop (disconnect, stop)
     bool first_attempt_done_ = false;
-    asio::steady_timer first_attempt_; // cancelled when the first connect attempt has ended
+    Timer first_attempt_; // cancelled when the first connect attempt has ended
 };
 
 } // namespace portcullis::redis

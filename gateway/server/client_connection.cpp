@@ -10,7 +10,7 @@
 
 namespace portcullis::server {
 
-ClientConnection::ClientConnection(tcp::socket socket, Worker& owner)
+ClientConnection::ClientConnection(Socket socket, Worker& owner)
     : stream(std::move(socket)), worker(owner) {
     error_code ec;
     auto endpoint = stream.socket().remote_endpoint(ec);
@@ -49,7 +49,7 @@ namespace {
 /// Removes a connection from the worker's registry when the coroutine frame goes away.
 class TrackGuard {
   public:
-    TrackGuard(Worker& worker, beast::tcp_stream& stream)
+    TrackGuard(Worker& worker, TcpStream& stream)
         : worker_(worker), handle_(worker.track(stream)) {}
     ~TrackGuard() { worker_.untrack(handle_); }
     TrackGuard(const TrackGuard&) = delete;
@@ -70,7 +70,7 @@ bool is_disconnect(const error_code& ec) {
 
 } // namespace
 
-awaitable<void> serve_client(tcp::socket socket, Worker* worker) {
+awaitable<void> serve_client(Socket socket, Worker* worker) {
     ClientConnection conn{std::move(socket), *worker};
     TrackGuard tracked{*worker, conn.stream};
 
@@ -117,7 +117,7 @@ awaitable<void> serve_client(tcp::socket socket, Worker* worker) {
         }
     }
     error_code ignored;
-    conn.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    conn.stream.socket().shutdown(Socket::shutdown_send, ignored);
 }
 
 } // namespace portcullis::server

@@ -18,12 +18,12 @@ class Worker;
 struct ClientConnection {
     static constexpr std::size_t kRelayBufferSize = 64 * 1024;
 
-    ClientConnection(tcp::socket socket, Worker& owner);
+    ClientConnection(Socket socket, Worker& owner);
 
     /// Scratch space for streaming bodies, allocated on first use and kept for the connection.
     char* relay_buffer();
 
-    beast::tcp_stream stream;
+    TcpStream stream;
     beast::flat_buffer buffer; // bytes read from the client but not yet parsed
     std::string peer_ip;
     Worker& worker;
@@ -37,7 +37,7 @@ struct ClientConnection {
 
 /// Serves requests on one accepted connection until the client closes, a deadline passes, an
 /// error ends it or the worker drains. Every request goes through proxy::handle_request.
-awaitable<void> serve_client(tcp::socket socket, Worker* worker);
+awaitable<void> serve_client(Socket socket, Worker* worker);
 
 /// Completion of serve_client: logs an escaped exception (the only catch-all in the data path).
 void on_client_done(std::exception_ptr e);

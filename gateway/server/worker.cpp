@@ -69,7 +69,7 @@ Worker::~Worker() {
 
 void Worker::listen(const tcp::endpoint& endpoint) {
     acceptor_.open(endpoint.protocol());
-    acceptor_.set_option(tcp::acceptor::reuse_address(true));
+    acceptor_.set_option(Acceptor::reuse_address(true));
     int one = 1;
     if (::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
         throw boost::system::system_error(errno, boost::system::system_category(),
@@ -120,7 +120,7 @@ void Worker::drain_now(std::chrono::steady_clock::duration deadline) {
     pool_->close_all();
     for (auto& c : connections_) {
         if (!c.busy) {
-            c.stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+            c.stream->socket().shutdown(Socket::shutdown_both, ignored);
             c.stream->cancel();
         }
     }
@@ -149,7 +149,7 @@ void Worker::maybe_finish() {
     }
 }
 
-Worker::TrackedHandle Worker::track(beast::tcp_stream& stream) {
+Worker::TrackedHandle Worker::track(TcpStream& stream) {
     return connections_.insert(connections_.end(), Tracked{&stream, false});
 }
 
@@ -158,7 +158,7 @@ void Worker::untrack(TrackedHandle handle) {
     maybe_finish();
 }
 
-void Worker::refuse(tcp::socket& socket) {
+void Worker::refuse(Socket& socket) {
     // Over the connection cap: answer 503 without a coroutine or buffer, then close.
     static const std::string kReply = [] {
         const std::string body = tyk_error_body("Too many open connections");
@@ -169,7 +169,7 @@ void Worker::refuse(tcp::socket& socket) {
     error_code ignored;
     socket.non_blocking(true, ignored);
     socket.send(asio::buffer(kReply.data(), kReply.size()), 0, ignored);
-    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.shutdown(Socket::shutdown_both, ignored);
     socket.close(ignored);
 }
 
@@ -182,7 +182,7 @@ awaitable<void> Worker::accept_loop(Worker* self) {
             }
             // EMFILE and friends: log and keep accepting; the kernel queue holds the client.
             spdlog::warn("worker {}: accept failed: {}", self->index_, ec.message());
-            asio::steady_timer pause{self->ioc_, std::chrono::milliseconds(50)};
+            Timer pause{self->ioc_, std::chrono::milliseconds(50)};
             co_await pause.async_wait(use_nothrow);
             continue;
         }

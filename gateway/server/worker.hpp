@@ -33,7 +33,7 @@ class Worker {
     /// A live downstream connection, registered for draining. `busy` while a request is in
     /// progress; idle connections are closed at once when draining starts.
     struct Tracked {
-        beast::tcp_stream* stream;
+        TcpStream* stream;
         bool busy = false;
     };
     using TrackedHandle = std::list<Tracked>::iterator;
@@ -67,18 +67,20 @@ class Worker {
     redis::RedisClient& redis() noexcept { return *redis_; }
     ControlPlane& control() noexcept { return *control_; }
     bool draining() const noexcept { return draining_; }
-    TrackedHandle track(beast::tcp_stream& stream);
+    TrackedHandle track(TcpStream& stream);
     void untrack(TrackedHandle handle);
 
   private:
     static awaitable<void> accept_loop(Worker* self);
     void drain_now(std::chrono::steady_clock::duration deadline);
     void maybe_finish();
-    void refuse(tcp::socket& socket);
+    void refuse(Socket& socket);
 
     unsigned index_;
-    asio::io_context ioc_{1};
-    tcp::acceptor acceptor_{ioc_};
+    /// One thread runs it and only that thread touches its sockets and timers (other threads only
+    /// post to it): no locking around I/O.
+    asio::io_context ioc_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+    Acceptor acceptor_{ioc_};
     std::shared_ptr<const GatewayState> state_;
     std::unique_ptr<proxy::UpstreamPool> pool_;
     ControlPlane* control_;
@@ -88,7 +90,7 @@ class Worker {
     std::unique_ptr<jsvm_runtime::JsRuntime> js_;
     std::list<Tracked> connections_;
     bool draining_ = false;
-    asio::steady_timer drain_timer_{ioc_};
+    Timer drain_timer_{ioc_};
     std::thread thread_;
 };
 

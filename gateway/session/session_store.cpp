@@ -30,7 +30,7 @@ return 1
 /// A short randomised pause before retrying a compare-and-set that lost.
 awaitable<void> contention_pause(int attempt) {
     thread_local std::minstd_rand jitter{std::random_device{}()};
-    asio::steady_timer pause{co_await asio::this_coro::executor};
+    Timer pause{co_await asio::this_coro::executor};
     pause.expires_after(std::chrono::microseconds(
         100 + jitter() % (200 * static_cast<unsigned>(std::min(attempt, 20)))));
     co_await pause.async_wait(use_nothrow);

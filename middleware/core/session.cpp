@@ -104,9 +104,42 @@ std::vector<std::string> to_strings(const Json* value) {
 
 } // namespace
 
-Session::Session() : doc_(Json::object()) {}
+Session::Doc::Doc(Json document) : json(std::move(document)) {
+    index();
+}
 
-Session::Session(Json document) : doc_(std::move(document)) {}
+void Session::Doc::index() {
+    // In the order of Session::Field.
+    static constexpr std::array<std::string_view, static_cast<std::size_t>(Field::count)>
+        kFieldNames{"rate",           "per",
+                    "quota_max",      "quota_remaining",
+                    "quota_renews",   "quota_renewal_rate",
+                    "expires",        "is_inactive",
+                    "org_id",         "alias",
+                    "meta_data",      "tags",
+                    "apply_policies", "apply_policy_id",
+                    "access_rights",  "session_lifetime",
+                    "last_updated",   "date_created",
+                    "oauth_client_id"};
+    for (std::size_t i = 0; i < kFieldNames.size(); ++i) {
+        fields[i] = json_member(json, kFieldNames[i]);
+    }
+}
+
+Session::Session() : doc_(std::make_shared<Doc>(Json::object())) {}
+
+Session::Session(Json document) : doc_(std::make_shared<Doc>(std::move(document))) {}
+
+Session::Doc& Session::own() {
+    if (doc_.use_count() > 1) {
+        auto copy = std::make_shared<Doc>(doc_->json);
+        if (!retired_) {
+            retired_ = doc_;
+        }
+        doc_ = std::move(copy);
+    }
+    return *doc_;
+}
 
 std::optional<Session> Session::parse(std::string_view json_text, std::string& error) {
     Json document;
@@ -129,60 +162,52 @@ std::optional<Session> Session::from_json(Json document, std::string& error) {
 }
 
 std::string Session::serialize() const {
-    return doc_.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
-
-const Json* Session::find(std::string_view name) const {
-    const auto it = doc_.find(name);
-    if (it == doc_.end()) {
-        return nullptr;
-    }
-    return &*it;
+    return doc_->json.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 double Session::rate() const {
-    return to_double(find("rate"));
+    return to_double(find(Field::rate));
 }
 
 double Session::per() const {
-    return to_double(find("per"));
+    return to_double(find(Field::per));
 }
 
 std::int64_t Session::quota_max() const {
-    return to_int64(find("quota_max"));
+    return to_int64(find(Field::quota_max));
 }
 
 std::int64_t Session::quota_remaining() const {
-    return to_int64(find("quota_remaining"));
+    return to_int64(find(Field::quota_remaining));
 }
 
 std::int64_t Session::quota_renews() const {
-    return to_int64(find("quota_renews"));
+    return to_int64(find(Field::quota_renews));
 }
 
 std::int64_t Session::quota_renewal_rate() const {
-    return to_int64(find("quota_renewal_rate"));
+    return to_int64(find(Field::quota_renewal_rate));
 }
 
 std::int64_t Session::expires() const {
-    return to_int64(find("expires"));
+    return to_int64(find(Field::expires));
 }
 
 bool Session::is_inactive() const {
-    const Json* value = find("is_inactive");
+    const Json* value = find(Field::is_inactive);
     return value != nullptr && value->is_boolean() && value->get<bool>();
 }
 
 std::string Session::org_id() const {
-    return to_string(find("org_id"));
+    return to_string(find(Field::org_id));
 }
 
 std::string Session::alias() const {
-    return to_string(find("alias"));
+    return to_string(find(Field::alias));
 }
 
 const Json& Session::meta_data() const {
-    const Json* value = find("meta_data");
+    const Json* value = find(Field::meta_data);
     if (value == nullptr || !value->is_object()) {
         return empty_object();
     }
@@ -190,15 +215,15 @@ const Json& Session::meta_data() const {
 }
 
 std::vector<std::string> Session::tags() const {
-    return to_strings(find("tags"));
+    return to_strings(find(Field::tags));
 }
 
 std::vector<std::string> Session::apply_policies() const {
-    auto policies = to_strings(find("apply_policies"));
+    auto policies = to_strings(find(Field::apply_policies));
     if (!policies.empty()) {
         return policies;
     }
-    auto legacy = to_string(find("apply_policy_id"));
+    auto legacy = to_string(find(Field::apply_policy_id));
     if (!legacy.empty()) {
         policies.push_back(std::move(legacy));
     }
@@ -206,7 +231,7 @@ std::vector<std::string> Session::apply_policies() const {
 }
 
 const Json& Session::access_rights() const {
-    const Json* value = find("access_rights");
+    const Json* value = find(Field::access_rights);
     if (value == nullptr || !value->is_object()) {
         return empty_object();
     }
@@ -245,19 +270,19 @@ std::vector<AllowedUrl> Session::allowed_urls(std::string_view api_id) const {
 }
 
 std::int64_t Session::session_lifetime() const {
-    return to_int64(find("session_lifetime"));
+    return to_int64(find(Field::session_lifetime));
 }
 
 std::string Session::last_updated() const {
-    return to_string(find("last_updated"));
+    return to_string(find(Field::last_updated));
 }
 
 std::string Session::date_created() const {
-    return to_string(find("date_created"));
+    return to_string(find(Field::date_created));
 }
 
 std::string Session::oauth_client_id() const {
-    return to_string(find("oauth_client_id"));
+    return to_string(find(Field::oauth_client_id));
 }
 
 void Session::set_meta(const std::string& key, Json value) {
@@ -297,12 +322,17 @@ void Session::set_at(const std::string& pointer, Json value) {
 
 void Session::set_view(Json document) {
     if (document.is_object()) {
-        doc_ = std::move(document);
+        if (doc_.use_count() > 1 && !retired_) {
+            retired_ = doc_;
+        }
+        doc_ = std::make_shared<Doc>(std::move(document));
     }
 }
 
 void Session::record(SessionPatch patch) {
-    apply_patch(doc_, patch);
+    Doc& doc = own();
+    apply_patch(doc.json, patch);
+    doc.index();
     changes_.merge(patch);
 }
 

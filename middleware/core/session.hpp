@@ -4,7 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,7 +46,12 @@ struct AllowedUrl {
 ///
 /// Mutators change the document and record the change in a SessionPatch, so the store can replay
 /// only that change onto a fresh copy (compare-and-set) instead of writing this whole copy back.
-/// A plain value; one request owns it; not thread-safe.
+///
+/// Copies share one document (copy-on-write): copying a Session is cheap, and the first mutator
+/// of a copy whose document is shared gives that copy its own. The document it had shared is kept
+/// until the Session is destroyed, so a reference taken from a reader before a mutation (say
+/// `&meta_data()`) never dangles; it shows the values from before the mutation, so take readers
+/// again after mutating. A plain value; one request owns it; not thread-safe.
 class Session {
   public:
     /// An empty session (`{}`): every reader gives its default.
@@ -63,7 +70,7 @@ class Session {
     std::string serialize() const;
 
     /// The whole document, verbatim.
-    const nlohmann::json& document() const noexcept { return doc_; }
+    const nlohmann::json& document() const noexcept { return doc_->json; }
 
     // Rate limit: `rate` requests per `per` seconds; rate <= 0 means unlimited.
     double rate() const;
@@ -129,11 +136,49 @@ class Session {
     const SessionPatch& changes() const noexcept { return changes_; }
 
   private:
+    /// The top-level fields the readers look at, found once per document (not per read).
+    enum class Field : std::uint8_t {
+        rate,
+        per,
+        quota_max,
+        quota_remaining,
+        quota_renews,
+        quota_renewal_rate,
+        expires,
+        is_inactive,
+        org_id,
+        alias,
+        meta_data,
+        tags,
+        apply_policies,
+        apply_policy_id,
+        access_rights,
+        session_lifetime,
+        last_updated,
+        date_created,
+        oauth_client_id,
+        count
+    };
+    /// A document and where its known fields are (null: absent).
+    struct Doc {
+        nlohmann::json json;
+        std::array<const nlohmann::json*, static_cast<std::size_t>(Field::count)> fields{};
+        explicit Doc(nlohmann::json document);
+        /// Finds the known fields again: after every change to `json`.
+        void index();
+    };
+
     explicit Session(nlohmann::json document);
     void record(SessionPatch patch);
-    const nlohmann::json* find(std::string_view name) const;
+    /// The document, made this Session's own first when it is shared.
+    Doc& own();
+    const nlohmann::json* find(Field field) const {
+        return doc_->fields[static_cast<std::size_t>(field)];
+    }
 
-    nlohmann::json doc_;
+    std::shared_ptr<Doc> doc_;
+    /// The shared document replaced by own() or set_view(), kept alive for earlier references.
+    std::shared_ptr<const Doc> retired_;
     SessionPatch changes_;
 };
 

@@ -1,16 +1,36 @@
 #include "middleware/proxy/hop_by_hop.hpp"
 
 #include <boost/beast/http/rfc7230.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include <string>
-#include <vector>
 
 namespace portcullis::proxy {
 
-void strip_hop_by_hop(Fields& fields) {
-    // Headers named by Connection go first, while Connection is still there.
-    std::vector<std::string> named;
-    // Beast keeps fields in arrival order, so same-named fields need not be adjacent.
+namespace {
+
+bool is_hop_by_hop(http::field f) {
+    switch (f) {
+    case http::field::connection:
+    case http::field::proxy_connection:
+    case http::field::keep_alive:
+    case http::field::proxy_authenticate:
+    case http::field::proxy_authorization:
+    case http::field::te:
+    case http::field::trailer:
+    case http::field::transfer_encoding:
+    case http::field::upgrade:
+        return true;
+    default:
+        return false;
+    }
+}
+
+} // namespace
+
+void strip_hop_by_hop(Fields& fields, std::initializer_list<http::field> also) {
+    // Names listed by Connection, copied: the Connection fields themselves are erased below.
+    boost::container::small_vector<std::string, 4> named;
     for (const auto& f : fields) {
         if (f.name() == http::field::connection) {
             for (const auto& token : http::token_list{f.value()}) {
@@ -18,32 +38,45 @@ void strip_hop_by_hop(Fields& fields) {
             }
         }
     }
-    for (const auto& name : named) {
-        fields.erase(name);
-    }
-    static constexpr http::field kKnown[] = {
-        http::field::connection,
-        http::field::proxy_connection,
-        http::field::keep_alive,
-        http::field::proxy_authenticate,
-        http::field::proxy_authorization,
-        http::field::te,
-        http::field::trailer,
-        http::field::transfer_encoding,
-        http::field::upgrade,
+    const auto drop = [&](const Fields::value_type& f) {
+        const http::field name = f.name();
+        if (is_hop_by_hop(name)) {
+            return true;
+        }
+        for (const auto other : also) {
+            if (name == other && name != http::field::unknown) {
+                return true;
+            }
+        }
+        for (const auto& token : named) {
+            if (boost::beast::iequals(f.name_string(), token)) {
+                return true;
+            }
+        }
+        return false;
     };
-    for (const auto f : kKnown) {
-        fields.erase(f);
+    for (auto it = fields.begin(); it != fields.end();) {
+        if (drop(*it)) {
+            it = fields.erase(it);
+        } else {
+            ++it;
+        }
     }
 }
 
 void append_forwarded_for(Fields& fields, std::string_view client_ip) {
     std::string value;
+    bool found = false;
     for (const auto& f : fields) {
         if (boost::beast::iequals(f.name_string(), "X-Forwarded-For")) {
             value.append(f.value().data(), f.value().size());
             value.append(", ");
+            found = true;
         }
+    }
+    if (!found) {
+        fields.insert("X-Forwarded-For", client_ip);
+        return;
     }
     value.append(client_ip);
     fields.set("X-Forwarded-For", value);

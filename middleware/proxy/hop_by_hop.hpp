@@ -2,6 +2,7 @@
 
 #include "middleware/core/http.hpp"
 
+#include <initializer_list>
 #include <string_view>
 
 namespace portcullis::proxy {
@@ -9,8 +10,9 @@ namespace portcullis::proxy {
 /// Removes the hop-by-hop headers (RFC 9110 7.6.1 plus the legacy ones Tyk and Go's reverse
 /// proxy strip: Connection, Proxy-Connection, Keep-Alive, Proxy-Authenticate, Proxy-Authorization,
 /// TE, Trailer, Transfer-Encoding, Upgrade) and every header named in a Connection header.
-/// Framing is set again by the caller for the next hop.
-void strip_hop_by_hop(Fields& fields);
+/// Framing is set again by the caller for the next hop. `also` names more fields to remove in
+/// the same single pass over the fields (the caller's framing headers, say).
+void strip_hop_by_hop(Fields& fields, std::initializer_list<http::field> also = {});
 
 /// Appends `client_ip` to X-Forwarded-For, folding earlier values into one header
 /// ("a, b, client") as Go's reverse proxy does.
