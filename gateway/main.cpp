@@ -5,6 +5,10 @@
 
 #include <spdlog/spdlog.h>
 
+#ifdef PORTCULLIS_MIMALLOC
+#include <mimalloc.h>
+#endif
+
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -53,6 +57,10 @@ int main(int argc, char** argv) {
     }
     portcullis::logging::init(config.portcullis);
     spdlog::info("configuration loaded from {}", conf_path);
+#ifdef PORTCULLIS_MIMALLOC
+    // Also keeps the link to mimalloc, whose malloc and free replace the C library's.
+    spdlog::info("allocator: mimalloc {}", mi_version());
+#endif
     try {
         portcullis::Runtime runtime{std::move(config)};
         return runtime.run();

@@ -7,7 +7,7 @@ packages=(
     build-essential cmake ninja-build pkg-config
     libboost1.81-dev libboost-url1.81-dev
     libhiredis-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcrypt-dev
-    libre2-dev libssl-dev duktape-dev libpugixml-dev zlib1g-dev
+    libre2-dev libssl-dev duktape-dev libpugixml-dev zlib1g-dev libmimalloc-dev
     catch2 redis-server curl ca-certificates procps valgrind
     golang-go python3
 )

@@ -34,8 +34,6 @@ using Resolver = asio::ip::basic_resolver<tcp, Executor>;
 using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
                                          asio::wait_traits<std::chrono::steady_clock>,
                                          Executor>;
-/// A socket with Beast's per-operation deadlines.
-using TcpStream = beast::basic_stream<tcp, Executor>;
 
 /// Completion token of coroutines on a worker.
 constexpr auto use_awaitable = asio::use_awaitable_t<Executor>{};

@@ -3,6 +3,7 @@
 #include "config/gateway_config.hpp"
 #include "config/target_url.hpp"
 #include "gateway/common/asio.hpp"
+#include "gateway/common/deadline_stream.hpp"
 
 #include <chrono>
 #include <memory>

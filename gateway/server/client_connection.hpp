@@ -1,6 +1,7 @@
 #pragma once
 
 #include "gateway/common/asio.hpp"
+#include "gateway/common/deadline_stream.hpp"
 #include "middleware/core/http.hpp"
 
 #include <cstddef>

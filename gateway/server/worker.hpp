@@ -1,6 +1,7 @@
 #pragma once
 
 #include "gateway/common/asio.hpp"
+#include "gateway/common/deadline_stream.hpp"
 #include "gateway/gateway_state.hpp"
 #include "gateway/proxy/upstream_pool.hpp"
 #include "gateway/redis/redis_client.hpp"

@@ -229,6 +229,43 @@ TEST_CASE("proxy answers 504 when the upstream is too slow", "[integration][prox
     CHECK(client.get("/slow/__slow?ms=10").status == 200);
 }
 
+TEST_CASE("client deadlines: a stalled header and an idle keep-alive connection are closed",
+          "[integration][proxy]") {
+    EchoServer echo;
+    GatewayFixture fx;
+    fx.conf["portcullis"]["header_timeout"] = 1;
+    fx.conf["portcullis"]["idle_timeout"] = 2;
+    fx.add_api(GatewayFixture::keyless_api("d", "/d/", upstream_url(echo), true));
+    fx.start();
+
+    const auto t0 = std::chrono::steady_clock::now();
+    HttpClient stalled{fx.port(), std::chrono::seconds(6)};
+    stalled.send_raw("GET /d/x HTTP/1.1\r\nHost: a\r\nX-Half: ");
+    HttpClient idle{fx.port(), std::chrono::seconds(6)};
+    REQUIRE(idle.get("/d/first").status == 200);
+    // Meanwhile other clients are served at once.
+    for (int i = 0; i < 5; ++i) {
+        CHECK(http_request(fx.port(), "GET", "/d/other").status == 200);
+    }
+    CHECK(stalled.closed_by_peer());
+    const auto stalled_after = std::chrono::steady_clock::now() - t0;
+    CHECK(stalled_after >= std::chrono::milliseconds(900));
+    CHECK(stalled_after < std::chrono::milliseconds(4000));
+    CHECK(idle.closed_by_peer());
+    const auto idle_after = std::chrono::steady_clock::now() - t0;
+    CHECK(idle_after >= std::chrono::milliseconds(1900));
+    CHECK(idle_after < std::chrono::milliseconds(5000));
+
+    SECTION("a connection in use keeps its deadline fresh across requests") {
+        HttpClient busy{fx.port(), std::chrono::seconds(6)};
+        for (int i = 0; i < 5; ++i) {
+            REQUIRE(busy.get("/d/again").status == 200);
+            std::this_thread::sleep_for(std::chrono::milliseconds(700));
+        }
+        CHECK(busy.get("/d/last").status == 200);
+    }
+}
+
 TEST_CASE("proxy keeps both connections alive for 50 sequential requests", "[integration][proxy]") {
     EchoServer echo;
     GatewayFixture fx;

@@ -1,0 +1,162 @@
+#pragma once
+
+#include "gateway/common/asio.hpp"
+
+#include <boost/asio/associated_allocator.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/beast/core/error.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <utility>
+
+namespace portcullis {
+
+/// A TCP socket with a deadline, for Beast's HTTP reads and writes: what beast::tcp_stream does,
+/// without arming and cancelling a timer around every read and write. Setting the deadline only
+/// stores it; one timer per stream wakes at most once per deadline that actually passes (or that
+/// moved earlier than the timer), and then closes the socket, so the pending or the next operation
+/// fails with beast::error::timeout. Used only on its io_context's thread.
+class DeadlineStream {
+  public:
+    using executor_type = Executor;
+    using clock = std::chrono::steady_clock;
+
+    explicit DeadlineStream(asio::io_context& ioc) : state_(std::make_shared<State>(ioc)) {}
+    explicit DeadlineStream(Socket socket) : state_(std::make_shared<State>(std::move(socket))) {}
+    ~DeadlineStream() {
+        if (state_) {
+            error_code ignored;
+            state_->timer.cancel();
+            state_->socket.close(ignored);
+        }
+    }
+    DeadlineStream(DeadlineStream&&) noexcept = default;
+    DeadlineStream& operator=(DeadlineStream&&) = delete;
+    DeadlineStream(const DeadlineStream&) = delete;
+    DeadlineStream& operator=(const DeadlineStream&) = delete;
+
+    executor_type get_executor() noexcept { return state_->socket.get_executor(); }
+    Socket& socket() noexcept { return state_->socket; }
+
+    /// Operations pending or started after `d` from now fail with beast::error::timeout.
+    void expires_after(clock::duration d) { expires_at(clock::now() + d); }
+    void expires_at(clock::time_point t) {
+        State& st = *state_;
+        st.deadline = t;
+        st.expired = false;
+        if (!st.armed || st.timer.expiry() > t) {
+            arm(state_);
+        }
+    }
+    void expires_never() { state_->deadline = clock::time_point::max(); }
+    /// True once a deadline passed (the socket is closed then).
+    bool timed_out() const noexcept { return state_->expired; }
+
+    /// Cancels pending operations (they complete with operation_aborted).
+    void cancel() {
+        error_code ignored;
+        state_->socket.cancel(ignored);
+    }
+
+    template <class MutableBuffers, class Token>
+    auto async_read_some(const MutableBuffers& buffers, Token&& token) {
+        return asio::async_initiate<Token, void(error_code, std::size_t)>(
+            [](auto handler, const std::shared_ptr<State>& st, const MutableBuffers& b) {
+                st->socket.async_read_some(b, Translate<decltype(handler)>{std::move(handler), st});
+            },
+            token, state_, buffers);
+    }
+
+    template <class ConstBuffers, class Token>
+    auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+        return asio::async_initiate<Token, void(error_code, std::size_t)>(
+            [](auto handler, const std::shared_ptr<State>& st, const ConstBuffers& b) {
+                st->socket.async_write_some(b,
+                                            Translate<decltype(handler)>{std::move(handler), st});
+            },
+            token, state_, buffers);
+    }
+
+    /// Connects to the first endpoint of `endpoints` that accepts, within the deadline.
+    template <class Endpoints, class Token>
+    auto async_connect(const Endpoints& endpoints, Token&& token) {
+        return asio::async_initiate<Token, void(error_code, tcp::endpoint)>(
+            [](auto handler, const std::shared_ptr<State>& st, const Endpoints& e) {
+                asio::async_connect(st->socket, e,
+                                    Translate<decltype(handler)>{std::move(handler), st});
+            },
+            token, state_, endpoints);
+    }
+
+  private:
+    struct State {
+        explicit State(asio::io_context& ioc) : socket(ioc), timer(ioc) {}
+        explicit State(Socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
+        Socket socket;
+        Timer timer;
+        clock::time_point deadline = clock::time_point::max();
+        std::uint64_t generation = 0; // of the timer wait that counts
+        bool armed = false;
+        bool expired = false;
+    };
+
+    /// Completes an operation, reporting a failure caused by the deadline as a timeout. Keeps
+    /// the handler's executor, allocator and cancellation slot.
+    template <class Handler> struct Translate {
+        Handler handler;
+        std::shared_ptr<State> state;
+
+        using executor_type = asio::associated_executor_t<Handler, Executor>;
+        executor_type get_executor() const noexcept {
+            return asio::get_associated_executor(handler, state->socket.get_executor());
+        }
+        using allocator_type = asio::associated_allocator_t<Handler>;
+        allocator_type get_allocator() const noexcept {
+            return asio::get_associated_allocator(handler);
+        }
+        using cancellation_slot_type = asio::associated_cancellation_slot_t<Handler>;
+        cancellation_slot_type get_cancellation_slot() const noexcept {
+            return asio::get_associated_cancellation_slot(handler);
+        }
+
+        template <class Result> void operator()(error_code ec, Result&& result) {
+            if (ec && state->expired) {
+                ec = beast::error::timeout;
+            }
+            std::move(handler)(ec, std::forward<Result>(result));
+        }
+    };
+
+    static void arm(const std::shared_ptr<State>& st) {
+        st->armed = true;
+        const std::uint64_t generation = ++st->generation;
+        st->timer.expires_at(st->deadline);
+        st->timer.async_wait([st, generation](error_code ec) {
+            if (generation != st->generation) {
+                return; // re-armed for an earlier deadline meanwhile
+            }
+            st->armed = false;
+            if (ec || st->deadline == clock::time_point::max()) {
+                return;
+            }
+            if (clock::now() >= st->deadline) {
+                st->expired = true;
+                error_code ignored;
+                st->socket.close(ignored);
+                return;
+            }
+            arm(st); // the deadline moved later meanwhile
+        });
+    }
+
+    std::shared_ptr<State> state_;
+};
+
+using TcpStream = DeadlineStream;
+
+} // namespace portcullis
