@@ -31,10 +31,6 @@ std::string bracketed_host(const TargetUrl& url) {
 
 } // namespace
 
-std::string TargetUrl::authority() const {
-    return bracketed_host(*this) + ":" + std::to_string(port);
-}
-
 std::optional<TargetUrl> parse_target_url(std::string_view text, std::string& error) {
     if (text.empty()) {
         error = "empty URL";
@@ -105,6 +101,7 @@ std::optional<TargetUrl> parse_target_url(std::string_view text, std::string& er
     if (explicit_port && target.port != default_port) {
         target.host_header += ":" + std::to_string(target.port);
     }
+    target.authority_ = bracketed_host(target) + ":" + std::to_string(target.port);
     return target;
 }
 

@@ -15,10 +15,11 @@ struct TargetUrl {
     std::string path;        // base path as written (may be empty)
     std::string query;       // without '?'
     std::string host_header; // "host" or "host:port" when the port is not the default
+    std::string authority_;  // "host:port", set by parse_target_url
 
     bool tls() const noexcept { return scheme == "https"; }
     /// "host:port", the key of the upstream connection pool.
-    std::string authority() const;
+    const std::string& authority() const noexcept { return authority_; }
 };
 
 /// Parses an absolute http(s) URL. On failure returns nullopt and sets `error`.

@@ -202,8 +202,8 @@ awaitable<ForwardResult> send_transformed(server::ClientConnection& client,
     }
 
     plan.response_body->apply(res, body);
-    if (plan.before_response != nullptr) {
-        co_await plan.before_response->run(&res);
+    if (plan.before_response != nullptr && plan.before_response->apply(&res)) {
+        co_await plan.before_response->finish();
     }
     strip_hop_by_hop(res, {http::field::content_length});
     const bool keep_client = client_keep_alive && !client.worker.draining();
@@ -338,9 +338,18 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     for (int attempt = 0;; ++attempt) {
         // A request that can be retried on a fresh connection skips the pooled connection's
         // liveness check (a stale one is retried once below).
-        auto [aec, conn] = co_await client.worker.upstream_pool().acquire(
-            plan.target, attempt > 0, to_steady(cfg.portcullis.upstream_connect_timeout),
-            !retryable);
+        UpstreamConnectionPtr conn;
+        if (attempt == 0) {
+            conn = client.worker.upstream_pool().take_idle(plan.target, !retryable);
+        }
+        error_code aec;
+        if (!conn) {
+            auto [acquire_ec, fresh] = co_await client.worker.upstream_pool().acquire(
+                plan.target, attempt > 0, to_steady(cfg.portcullis.upstream_connect_timeout),
+                !retryable);
+            aec = acquire_ec;
+            conn = std::move(fresh);
+        }
         if (aec) {
             spdlog::warn("upstream {} unreachable: {}", plan.target->authority(), aec.message());
             if (is_timeout(aec)) {
@@ -506,8 +515,8 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     // Without a body here (HEAD, 304) the upstream's Content-Length describes the entity: kept.
     const std::string bodyless_length =
         res_has_body ? std::string() : std::string(res[http::field::content_length]);
-    if (plan.before_response != nullptr) {
-        co_await plan.before_response->run(&res);
+    if (plan.before_response != nullptr && plan.before_response->apply(&res)) {
+        co_await plan.before_response->finish();
     }
     strip_hop_by_hop(res, {http::field::content_length});
     const bool keep_client = client_keep_alive && !client.worker.draining();

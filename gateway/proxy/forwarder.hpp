@@ -28,7 +28,17 @@ using RequestParser = http::request_parser<http::buffer_body>;
 class BeforeResponse {
   public:
     virtual ~BeforeResponse() = default;
-    virtual awaitable<void> run(Fields* response_headers) = 0;
+    /// The synchronous part (header work), at once. True when the asynchronous part (finish)
+    /// has work to do; false spares a coroutine on every request that saves nothing.
+    virtual bool apply(Fields* response_headers) = 0;
+    /// The asynchronous part, after apply() returned true.
+    virtual awaitable<void> finish() = 0;
+    /// Both parts.
+    awaitable<void> run(Fields* response_headers) {
+        if (apply(response_headers)) {
+            co_await finish();
+        }
+    }
 };
 
 /// A step that needs the whole upstream response body (response body transforms). The forwarder

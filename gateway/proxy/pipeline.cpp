@@ -242,9 +242,9 @@ class ResponseSteps final : public BeforeResponse {
         quota_outcome_ = quota;
     }
 
-    awaitable<void> run(Fields* response_headers) override {
+    bool apply(Fields* response_headers) override {
         if (done_) {
-            co_return;
+            return false;
         }
         done_ = true;
         const nlohmann::json* meta = stored_ ? &stored_->session.meta_data() : nullptr;
@@ -271,10 +271,11 @@ class ResponseSteps final : public BeforeResponse {
                 }
             }
         }
-        if (stored_ == nullptr || stored_->storage_key.empty() ||
-            (!stored_->replace && !stored_->session.modified())) {
-            co_return;
-        }
+        return stored_ != nullptr && !stored_->storage_key.empty() &&
+               (stored_->replace || stored_->session.modified());
+    }
+
+    awaitable<void> finish() override {
         std::vector<ApiLifetime> lifetimes;
         lifetimes.push_back(ApiLifetime{api_->api_id, api_->session_lifetime,
                                         api_->session_lifetime_respects_key_expiration});
@@ -627,29 +628,33 @@ struct LimitsOutcome {
     std::optional<limits::RateLimitHeaders> quota_headers; // the quota counted against
 };
 
-/// Tyk's RateLimitAndQuotaCheck (keyed requests) then RateLimitForAPI, in one Redis round trip.
-/// A quota outcome is written into the session (saved back at the end of the request). When
-/// Redis cannot answer, the request fails closed (503) unless `rate_limiter_fail_open` is set
-/// and no quota is involved.
-awaitable<LimitsOutcome> check_limits(server::Worker& worker,
-                                      const config::GatewayConfig& cfg,
-                                      const config::ApiDefinition& api,
-                                      const transform::ApiTransforms& transforms,
-                                      session::StoredSession* session,
-                                      std::string_view method,
-                                      const transform::MatchSubject& subject,
-                                      const nlohmann::json& context) {
-    LimitsOutcome out;
+/// What plan_limits found to count: the limits check_limits sends to Redis.
+struct LimitsPlan {
+    limits::LimitRequest request;
+    limits::SessionPlan plan;
+    session::StoredSession* stored = nullptr; // the session whose key the limits count against
+};
+
+/// The rate limits and quotas that apply to this request (no I/O): the key's, then the API's.
+/// Nothing to count (request.empty()) means check_limits need not run.
+LimitsPlan plan_limits(const config::GatewayConfig& cfg,
+                       const config::ApiDefinition& api,
+                       const transform::ApiTransforms& transforms,
+                       session::StoredSession* session,
+                       std::string_view method,
+                       const transform::MatchSubject& subject,
+                       const nlohmann::json& context) {
+    LimitsPlan out;
     // Per-key limits need a key: a session without one (an auth plugin gave no AuthValue) has
     // only the API's.
     session::StoredSession* const stored =
         session != nullptr && !session->storage_key.empty() ? session : nullptr;
-    limits::LimitRequest request;
+    out.stored = stored;
+    limits::LimitRequest& request = out.request;
     request.mode = limits::mode_of(cfg);
     request.now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
-    limits::SessionPlan plan;
     if (stored != nullptr) {
         std::string pattern;
         if (const auto text = limits::rate_limit_pattern(stored->session); !text.empty()) {
@@ -666,14 +671,26 @@ awaitable<LimitsOutcome> check_limits(server::Worker& worker,
         facts.rate_enabled = !api.disable_rate_limit;
         facts.quota_enabled = !api.disable_quota;
         facts.match = transforms.match;
-        plan = limits::plan_session(stored->session, facts);
-        request.session_rate = std::move(plan.rate);
-        request.quota = std::move(plan.quota);
+        out.plan = limits::plan_session(stored->session, facts);
+        request.session_rate = std::move(out.plan.rate);
+        request.quota = std::move(out.plan.quota);
     }
     request.api_rate = limits::plan_api(transforms.rate_limits, method, subject);
-    if (request.empty()) {
-        co_return out;
-    }
+    return out;
+}
+
+/// Tyk's RateLimitAndQuotaCheck (keyed requests) then RateLimitForAPI, in one Redis round trip,
+/// for what plan_limits found (not empty). A quota outcome is written into the session (saved
+/// back at the end of the request). When Redis cannot answer, the request fails closed (503)
+/// unless `rate_limiter_fail_open` is set and no quota is involved.
+awaitable<LimitsOutcome> check_limits(server::Worker& worker,
+                                      const config::GatewayConfig& cfg,
+                                      const config::ApiDefinition& api,
+                                      LimitsPlan planned) {
+    LimitsOutcome out;
+    const limits::LimitRequest& request = planned.request;
+    const limits::SessionPlan& plan = planned.plan;
+    session::StoredSession* const stored = planned.stored;
     auto [ec, result] = co_await limits::run_limits(worker.sessions().redis_ptr(), request);
     if (ec) {
         if (cfg.portcullis.rate_limiter_fail_open && !request.quota) {
@@ -999,9 +1016,12 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
         const auto& transforms = state->transforms_for(api.api_id);
         std::string storage;
         const auto subject = transform::match_subject(path, listen_prefix, transforms, storage);
-        LimitsOutcome limited =
-            co_await check_limits(conn.worker, cfg, api, transforms, stored ? &*stored : nullptr,
-                                  req.method_string(), subject, context);
+        LimitsPlan planned = plan_limits(cfg, api, transforms, stored ? &*stored : nullptr,
+                                         req.method_string(), subject, context);
+        LimitsOutcome limited;
+        if (!planned.request.empty()) {
+            limited = co_await check_limits(conn.worker, cfg, api, std::move(planned));
+        }
         const bool quota_headers = cfg.rate_limit_response_headers != "rate_limits";
         response_steps.set_rate_headers(quota_headers, api.api_id, limited.rate_headers,
                                         limited.quota_headers);

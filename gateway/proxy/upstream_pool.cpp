@@ -63,20 +63,10 @@ UpstreamPool::acquire(const config::TargetUrl* target,
                       bool fresh,
                       std::chrono::steady_clock::duration connect_timeout,
                       bool check_open) {
-    std::string key = target->authority();
+    const std::string& key = target->authority();
     if (!fresh) {
-        if (auto it = idle_.find(key); it != idle_.end()) {
-            auto& list = it->second;
-            while (!list.empty()) {
-                UpstreamConnectionPtr conn = std::move(list.back());
-                list.pop_back();
-                if (!check_open || still_open(conn->stream)) {
-                    conn->reused = true;
-                    co_return std::pair{error_code{}, std::move(conn)};
-                }
-                error_code ignored;
-                conn->stream.socket().close(ignored);
-            }
+        if (auto conn = take_idle(target, check_open)) {
+            co_return std::pair{error_code{}, std::move(conn)};
         }
     }
 
@@ -85,7 +75,7 @@ UpstreamPool::acquire(const config::TargetUrl* target,
         co_return std::pair{rec, UpstreamConnectionPtr{}};
     }
     auto conn = std::make_unique<UpstreamConnection>(ioc_);
-    conn->key = std::move(key);
+    conn->key = key;
     conn->stream.expires_after(connect_timeout);
     auto [cec, endpoint] = co_await conn->stream.async_connect(endpoints, use_nothrow);
     if (cec) {
@@ -94,6 +84,25 @@ UpstreamPool::acquire(const config::TargetUrl* target,
     error_code ignored;
     conn->stream.socket().set_option(tcp::no_delay(true), ignored);
     co_return std::pair{error_code{}, std::move(conn)};
+}
+
+UpstreamConnectionPtr UpstreamPool::take_idle(const config::TargetUrl* target, bool check_open) {
+    const auto it = idle_.find(target->authority());
+    if (it == idle_.end()) {
+        return nullptr;
+    }
+    auto& list = it->second;
+    while (!list.empty()) {
+        UpstreamConnectionPtr conn = std::move(list.back());
+        list.pop_back();
+        if (!check_open || still_open(conn->stream)) {
+            conn->reused = true;
+            return conn;
+        }
+        error_code ignored;
+        conn->stream.socket().close(ignored);
+    }
+    return nullptr;
 }
 
 void UpstreamPool::release(UpstreamConnectionPtr connection) {

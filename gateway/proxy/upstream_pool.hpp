@@ -44,6 +44,10 @@ class UpstreamPool {
             std::chrono::steady_clock::duration connect_timeout,
             bool check_open = true);
 
+    /// An idle pooled connection to `target`, or null (no coroutine: the common case of
+    /// acquire, for callers that try it first). `check_open` as for acquire.
+    UpstreamConnectionPtr take_idle(const config::TargetUrl* target, bool check_open);
+
     /// Returns a connection whose last exchange completed cleanly and may be reused.
     void release(UpstreamConnectionPtr connection);
 
