@@ -63,6 +63,25 @@ class DeadlineStream {
         state_->socket.cancel(ignored);
     }
 
+    /// Writes what the socket takes at once, never waiting (the socket is switched to
+    /// non-blocking mode). Returns the bytes written; `ec` is set on a failure other than
+    /// "would block". The rest, if any, is for async_write.
+    template <class ConstBuffers>
+    std::size_t write_now(const ConstBuffers& buffers, error_code& ec) {
+        Socket& socket = state_->socket;
+        if (!socket.non_blocking()) {
+            socket.non_blocking(true, ec);
+            if (ec) {
+                return 0;
+            }
+        }
+        const std::size_t n = socket.write_some(buffers, ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+            ec = {};
+        }
+        return n;
+    }
+
     template <class MutableBuffers, class Token>
     auto async_read_some(const MutableBuffers& buffers, Token&& token) {
         return asio::async_initiate<Token, void(error_code, std::size_t)>(

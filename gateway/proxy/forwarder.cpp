@@ -6,6 +6,7 @@
 #include "middleware/proxy/hop_by_hop.hpp"
 #include "middleware/proxy/wire.hpp"
 
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
@@ -93,6 +94,22 @@ bool wants_continue(const RequestParser& rp) {
     const auto& req = rp.get();
     return !rp.is_done() && req.version() >= 11 &&
            beast::iequals(req[http::field::expect], "100-continue");
+}
+
+/// Sends all of `out`: at once when the socket takes it (the usual case, with no asynchronous
+/// operation to schedule), the rest asynchronously under `timeout`.
+template <class Buffers>
+awaitable<error_code> send_all(TcpStream& stream, const Buffers& out, Clock::duration timeout) {
+    error_code ec;
+    const std::size_t sent = stream.write_now(out, ec);
+    if (ec || sent == asio::buffer_size(out)) {
+        co_return ec;
+    }
+    beast::buffers_suffix<Buffers> rest{out};
+    rest.consume(sent);
+    stream.expires_after(timeout);
+    auto [wec, wn] = co_await asio::async_write(stream, rest, use_nothrow);
+    co_return wec;
 }
 
 /// Sends "100 Continue"; false when the client is gone.
@@ -219,8 +236,8 @@ awaitable<ForwardResult> send_transformed(server::ClientConnection& client,
     std::array<asio::const_buffer, 2> out;
     out[0] = asio::buffer(client.head);
     out[1] = asio::buffer(body);
-    client.stream.expires_after(to_steady(cfg.http_server_options.write_timeout));
-    auto [hwec, hwn] = co_await asio::async_write(client.stream, out, use_nothrow);
+    const error_code hwec =
+        co_await send_all(client.stream, out, to_steady(cfg.http_server_options.write_timeout));
     if (hwec) {
         result.error = "client_gone";
         co_return result;
@@ -384,9 +401,7 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
                     std::min<std::uint64_t>(*content_length, pending.size()));
                 out[1] = asio::buffer(pending.data(), first);
             }
-            up->stream.expires_after(write_timeout);
-            auto [hec, hn] = co_await asio::async_write(up->stream, out, use_nothrow);
-            wec = hec;
+            wec = co_await send_all(up->stream, out, write_timeout);
         }
         if (wec) {
             if (retryable && up->reused && attempt == 0) {
@@ -546,15 +561,17 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
         std::array<asio::const_buffer, 2> out;
         out[0] = asio::buffer(client.head);
         out[1] = asio::buffer(pending.data(), first);
-        client.stream.expires_after(write_timeout);
-        auto [hwec, hwn] = co_await asio::async_write(client.stream, out, use_nothrow);
+        const error_code hwec = co_await send_all(client.stream, out, write_timeout);
         if (hwec) {
             result.error = "client_gone";
             co_return result;
         }
         up->buffer.consume(first);
-        const RelayOutcome relayed = co_await relay_exactly(
-            client, up->stream, upstream_timeout, client.stream, write_timeout, remaining - first);
+        RelayOutcome relayed;
+        if (remaining > first) {
+            relayed = co_await relay_exactly(client, up->stream, upstream_timeout, client.stream,
+                                             write_timeout, remaining - first);
+        }
         if (relayed.read) {
             // Too late for an error reply: cut the client off so it sees a short body.
             spdlog::warn("upstream {} failed mid-response: {}", plan.target->authority(),

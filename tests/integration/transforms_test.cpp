@@ -352,6 +352,22 @@ TEST_CASE("URL rewrite triggers, payloads, other hosts and internal loops",
         CHECK(plain.json()["path"] == "/search-default");
         CHECK(plain.json()["body"] == R"({"other": 1})");
     }
+    SECTION("an 8 MiB buffered payload reaches the upstream whole (more than one write)") {
+        const std::string body =
+            R"({"kind": "books", "pad": ")" + std::string(8 * 1024 * 1024, 'p') + R"("})";
+        auto res =
+            http_request(port, "POST", "/meta/search",
+                         {{"Authorization", key}, {"Content-Type", "application/json"}}, body);
+        REQUIRE(res.status == 200);
+        const Json e = res.json();
+        CHECK(e["path"] == "/search-books");
+        CHECK(e["body_length"] == body.size());
+        std::uint64_t fnv = 1469598103934665603ull; // the echo upstream's FNV-1a of the body
+        for (const char ch : body) {
+            fnv = (fnv ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+        }
+        CHECK(e["body_fnv1a"] == fnv);
+    }
     SECTION("a payload larger than the buffering limit is refused with 413") {
         // max_buffered_body_bytes is 10 MiB by default; Content-Length says more.
         portcullis::test::HttpClient client(port);
