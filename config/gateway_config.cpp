@@ -116,6 +116,7 @@ PortcullisOptions read_portcullis_options(const JsonReader& reader) {
     options.workers = static_cast<unsigned>(workers);
     read_size(reader, "max_connections_per_worker", options.max_connections_per_worker);
     read_size(reader, "max_header_bytes", options.max_header_bytes);
+    read_size(reader, "max_header_fields", options.max_header_fields);
     read_size(reader, "max_buffered_body_bytes", options.max_buffered_body_bytes);
     read_seconds(reader, "header_timeout", options.header_timeout);
     read_seconds(reader, "idle_timeout", options.idle_timeout);

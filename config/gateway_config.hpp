@@ -52,6 +52,7 @@ struct PortcullisOptions {
     unsigned workers = 0; // 0 = one per core
     std::size_t max_connections_per_worker = 10000;
     std::size_t max_header_bytes = 64 * 1024;               // request line + headers; 431 beyond
+    std::size_t max_header_fields = 100;                    // header fields; 431 beyond
     std::size_t max_buffered_body_bytes = 10 * 1024 * 1024; // bodies a step must hold whole
     Seconds header_timeout{30};                             // reading a request's header block
     Seconds idle_timeout{60};                               // keep-alive wait for the next request

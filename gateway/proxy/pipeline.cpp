@@ -14,6 +14,7 @@
 #include "middleware/core/text.hpp"
 #include "middleware/keys/token.hpp"
 #include "middleware/policy/apply.hpp"
+#include "middleware/proxy/request_checks.hpp"
 #include "middleware/proxy/upstream_target.hpp"
 #include "middleware/transform/api_transforms.hpp"
 #include "middleware/transform/context_vars.hpp"
@@ -1279,9 +1280,19 @@ awaitable<bool> handle_request(server::ClientConnection& conn,
     const bool keep_alive = req.keep_alive() && req.version() >= 11 && body_read;
 
     // route: gateway endpoints, then listen paths
+    if (req.target() == "*" && method == http::verb::options) {
+        // Asterisk-form: the server itself, as Go's server answers it.
+        StringResponse res{http::status::ok, 11};
+        res.keep_alive(keep_alive);
+        res.content_length(0);
+        const bool keep = co_await server::write_reply(conn, res);
+        const AccessLine star_line{conn, method, "*", {}, started};
+        star_line.write(200, {}, nullptr);
+        co_return keep;
+    }
     const std::string target{origin_form(req.target())};
     const auto [path, query] = split_target(target);
-    if (target.empty()) {
+    if (target.empty() || has_dot_segment(path)) {
         const AccessLine line{conn, method, "-", {}, started};
         const std::string message = "Bad Request";
         co_await reply_error(conn, line, http::status::bad_request, message, false, "bad_target");

@@ -3,10 +3,13 @@
 #include "gateway/proxy/pipeline.hpp"
 #include "gateway/server/worker.hpp"
 #include "middleware/core/error_reply.hpp"
+#include "middleware/proxy/request_checks.hpp"
 
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
+
+#include <optional>
 
 namespace portcullis::server {
 
@@ -68,6 +71,30 @@ bool is_disconnect(const error_code& ec) {
            ec == asio::error::bad_descriptor;
 }
 
+/// The answer to a header the parser refused: 414 when the limit was reached inside the
+/// request line (the parser has no target yet), 431 past the header limit, else 400.
+http::status header_error_status(const error_code& ec,
+                                 const http::request_parser<http::empty_body>& parser) {
+    if (ec != http::error::header_limit) {
+        return http::status::bad_request;
+    }
+    return parser.get().target().empty() ? http::status::uri_too_long
+                                         : http::status::request_header_fields_too_large;
+}
+
+/// A parsed header refused before routing: a Transfer-Encoding other than exactly `chunked`
+/// (400) or more fields than `max_header_fields` (431).
+std::optional<http::status> refused_header(const http::request_parser<http::empty_body>& parser,
+                                           const config::PortcullisOptions& opts) {
+    if (!proxy::transfer_encoding_ok(parser.get(), parser.chunked())) {
+        return http::status::bad_request;
+    }
+    if (proxy::field_count(parser.get()) > opts.max_header_fields) {
+        return http::status::request_header_fields_too_large;
+    }
+    return std::nullopt;
+}
+
 } // namespace
 
 awaitable<void> serve_client(Socket socket, Worker* worker) {
@@ -96,12 +123,17 @@ awaitable<void> serve_client(Socket socket, Worker* worker) {
             }
             // A malformed or oversized header: answer once, then close.
             tracked.busy(true);
-            const bool too_large = ec == http::error::header_limit;
-            auto res =
-                make_error_response(too_large ? http::status::request_header_fields_too_large
-                                              : http::status::bad_request,
-                                    too_large ? "Request Header Fields Too Large" : "Bad Request",
-                                    false, state->config->hide_generator_header);
+            const http::status status = header_error_status(ec, parser);
+            auto res = make_error_response(status, http::obsolete_reason(status), false,
+                                           state->config->hide_generator_header);
+            co_await write_reply(conn, res);
+            break;
+        }
+        // Framing a hostile client could make ambiguous, or too many fields: answer, close.
+        if (const auto refused = refused_header(parser, opts)) {
+            tracked.busy(true);
+            auto res = make_error_response(*refused, http::obsolete_reason(*refused), false,
+                                           state->config->hide_generator_header);
             co_await write_reply(conn, res);
             break;
         }
