@@ -554,13 +554,36 @@ std::optional<ApiReply> policy_storage_error(const config::PoliciesConfig& cfg) 
     return std::nullopt;
 }
 
+/// Whether the fields Tyk's decoder types (user.Policy) have those types: a body Tyk would
+/// refuse with "Request malformed" is not stored here either. Null stands for absent.
+bool policy_types_ok(const Json& body) {
+    const auto is = [&](const char* name, auto check) {
+        const auto it = body.find(name);
+        return it == body.end() || it->is_null() || check(*it);
+    };
+    const auto number = [](const Json& v) { return v.is_number(); };
+    const auto object = [](const Json& v) { return v.is_object(); };
+    const auto array = [](const Json& v) { return v.is_array(); };
+    const auto boolean = [](const Json& v) { return v.is_boolean(); };
+    const auto string = [](const Json& v) { return v.is_string(); };
+    for (const char* name : {"rate", "per", "quota_max", "quota_renewal_rate", "throttle_interval",
+                             "throttle_retry_limit", "max_query_depth", "key_expires_in"}) {
+        if (!is(name, number)) {
+            return false;
+        }
+    }
+    return is("access_rights", object) && is("partitions", object) && is("meta_data", object) &&
+           is("tags", array) && is("active", boolean) && is("is_inactive", boolean) &&
+           is("hmac_enabled", boolean) && is("name", string) && is("org_id", string);
+}
+
 ApiReply write_policy(const GatewayState& state,
                       std::string id_from_path,
                       const std::string& body_text,
                       bool update) {
     const auto& cfg = state.config->policies;
     Json body = Json::parse(body_text, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) {
+    if (body.is_discarded() || !body.is_object() || !policy_types_ok(body)) {
         return error_reply(http::status::bad_request, "Request malformed");
     }
     std::string id = id_from_path;

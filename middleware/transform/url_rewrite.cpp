@@ -812,7 +812,9 @@ compile_url_rewrites(const config::ApiDefinition& api,
         [&](const config::JsonReader& reader) { return read_entry(reader, options); });
 }
 
-RewriteResult apply_url_rewrite(const UrlRewriteRule& rule, const RewriteInput& input) {
+namespace {
+
+RewriteResult rewrite_unchecked(const UrlRewriteRule& rule, const RewriteInput& input) {
     RewriteResult result;
     Json& context = *input.context;
     if (!context.is_object()) {
@@ -908,6 +910,23 @@ RewriteResult apply_url_rewrite(const UrlRewriteRule& rule, const RewriteInput& 
         VarTemplate::parse(replaced).expand_into(result.target, input.meta, &context, true);
     } else {
         result.target = std::move(replaced);
+    }
+    return result;
+}
+
+} // namespace
+
+RewriteResult apply_url_rewrite(const UrlRewriteRule& rule, const RewriteInput& input) {
+    RewriteResult result = rewrite_unchecked(rule, input);
+    // A control character (a metadata value starting with "http" is not escaped) would split the
+    // request line sent upstream; Go's url.Parse refuses it and Tyk answers 500. The URL is not
+    // quoted in the message: it may hold session data.
+    if (result.rewritten && result.error.empty() &&
+        std::any_of(result.target.begin(), result.target.end(), [](char c) {
+            const auto u = static_cast<unsigned char>(c);
+            return u < 0x20 || u == 0x7f;
+        })) {
+        result.error = "net/url: invalid control character in URL";
     }
     return result;
 }

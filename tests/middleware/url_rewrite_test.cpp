@@ -565,6 +565,27 @@ TEST_CASE("URL rewrite: bad escape in an unmatched URL is Tyk's 500", "[unit][ur
     CHECK(run(any, "/foo", "a=%zz", "", "", "", "").result.target == "/x");
 }
 
+TEST_CASE("URL rewrite: a control character in the result is Tyk's 500, never a split request line",
+          "[unit][url_rewrite][hostile]") {
+    // A metadata value starting with "http" is not escaped (Tyk's rule), so CR/LF could arrive.
+    const UrlRewriteRule rule =
+        compile_one(R"J({"match_pattern":"/m","rewrite_to":"$tyk_meta.u/x"})J");
+    const Outcome bad =
+        run(rule, "/m", "", "", "", R"J({"u":"http://h/a HTTP/1.1\r\nX-Injected: 1\r\n"})J", "");
+    CHECK(bad.result.error == "net/url: invalid control character in URL");
+    const Outcome nul = run(rule, "/m", "", "", "", R"J({"u":"http://h/a\u0000b"})J", "");
+    CHECK(nul.result.error == "net/url: invalid control character in URL");
+    const Outcome good = run(rule, "/m", "", "", "", R"J({"u":"http://h/a"})J", "");
+    CHECK(good.result.error.empty());
+    CHECK(good.result.target == "http://h/a/x");
+    // Escaped values (not starting with "http") are percent-encoded, so they pass.
+    const UrlRewriteRule escaped =
+        compile_one(R"J({"match_pattern":"/m","rewrite_to":"/m/$tyk_meta.v"})J");
+    const Outcome enc = run(escaped, "/m", "", "", "", R"J({"v":"a\r\nb"})J", "");
+    CHECK(enc.result.error.empty());
+    CHECK(enc.result.target.find('\r') == std::string::npos);
+}
+
 TEST_CASE("URL rewrite: compile errors name the file and JSON path; the entry is skipped",
           "[unit][url_rewrite]") {
     const std::string base = "/version_data/versions/Default/extended_paths/url_rewrites/0";
