@@ -198,23 +198,18 @@ bench_create_key() { # bench_create_key SESSION_JSON -> prints the key
         bench_die "key creation failed: $reply"
 }
 
-bench_cpu_ticks() { # utime + stime of the PIDs and their threads (fields 14 and 15 of stat)
-    local pid sum=0 t
+bench_ticks() { # bench_ticks AWK_SUM PID...: a sum of /proc/PID/stat fields over the PIDs
+    local expr=$1 pid sum=0 t
+    shift
     for pid in "$@"; do
-        t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat")
+        t=$(awk "{ sub(/^.*\\) /, \"\"); print $expr }" "/proc/$pid/stat")
         sum=$((sum + t))
     done
     echo "$sum"
 }
-
-bench_user_ticks() { # utime alone of the PIDs (field 14 of stat): the user-space part
-    local pid sum=0 t
-    for pid in "$@"; do
-        t=$(awk '{ sub(/^.*\) /, ""); print $12 }' "/proc/$pid/stat")
-        sum=$((sum + t))
-    done
-    echo "$sum"
-}
+# utime + stime (fields 14 and 15 of stat; $12 and $13 once the name is cut off), and utime alone
+bench_cpu_ticks() { bench_ticks '$12 + $13' "$@"; }
+bench_user_ticks() { bench_ticks '$12' "$@"; }
 
 bench_children() { # bench_children PID: PID and its child processes (nginx master + workers)
     echo "$1" $(pgrep -P "$1" || true)

@@ -47,6 +47,14 @@ std::size_t files_under(const std::filesystem::path& dir) {
     return n;
 }
 
+/// Starts `fx` with policies stored as files in its directory (so they can be written).
+void start_with_policy_files(GatewayFixture& fx) {
+    fx.conf["policies"] = {{"policy_source", "file"},
+                           {"policy_path", (fx.dir.path() / "policies").string()}};
+    std::filesystem::create_directories(fx.dir.path() / "policies");
+    fx.start();
+}
+
 } // namespace
 
 TEST_CASE("Gateway API: a wrong or missing secret is refused on every route",
@@ -89,10 +97,7 @@ TEST_CASE("Gateway API: an empty secret refuses every request and the log says w
 TEST_CASE("Gateway API: malformed and oversized bodies are refused and change nothing",
           "[integration][hostile]") {
     GatewayFixture fx;
-    fx.conf["policies"] = {{"policy_source", "file"},
-                           {"policy_path", (fx.dir.path() / "policies").string()}};
-    std::filesystem::create_directories(fx.dir.path() / "policies");
-    fx.start();
+    start_with_policy_files(fx);
     const auto port = fx.port();
     const std::size_t files_before = files_under(fx.dir.path());
 
@@ -140,10 +145,7 @@ TEST_CASE("Gateway API: malformed and oversized bodies are refused and change no
 TEST_CASE("Gateway API: ids that would escape app_path or policy_path are refused",
           "[integration][hostile]") {
     GatewayFixture fx;
-    fx.conf["policies"] = {{"policy_source", "file"},
-                           {"policy_path", (fx.dir.path() / "policies").string()}};
-    std::filesystem::create_directories(fx.dir.path() / "policies");
-    fx.start();
+    start_with_policy_files(fx);
     const auto port = fx.port();
     const std::size_t files_before = files_under(fx.dir.path());
 

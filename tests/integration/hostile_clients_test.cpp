@@ -7,7 +7,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 using portcullis::examples::EchoServer;
 using portcullis::test::GatewayFixture;
@@ -199,4 +203,45 @@ TEST_CASE("dot segments never take a request out of its listen path", "[integrat
     REQUIRE(res.status == 200);
     CHECK(res.json()["path"] == "/a..b/.well-known/x.y");
     CHECK(g.serving());
+}
+
+TEST_CASE("slow clients: the connection cap refuses gracefully, deadlines free the slots, others "
+          "keep their latency",
+          "[integration][hostile]") {
+    EchoServer echo;
+    GatewayFixture fx;
+    fx.conf["portcullis"]["workers"] = 1;
+    fx.conf["portcullis"]["max_connections_per_worker"] = 300;
+    fx.conf["portcullis"]["header_timeout"] = 2;
+    fx.add_api(GatewayFixture::keyless_api("h", "/h/", upstream_url(echo), true));
+    fx.start();
+
+    // 299 clients trickle a header that never ends (one byte each).
+    std::vector<std::unique_ptr<HttpClient>> slow;
+    for (int i = 0; i < 299; ++i) {
+        slow.push_back(std::make_unique<HttpClient>(fx.port(), std::chrono::seconds(8)));
+        slow.back()->send_raw("G");
+    }
+    // One slot left: a normal client is served at once.
+    const auto t0 = std::chrono::steady_clock::now();
+    {
+        HttpClient normal{fx.port()};
+        CHECK(normal.get("/h/fast").status == 200);
+    }
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(500));
+    // With every slot taken, one more connection is refused with Tyk's 503 and closed.
+    HttpClient last_slot{fx.port()};
+    last_slot.send_raw("G");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    {
+        HttpClient refused{fx.port()};
+        auto res = refused.read_response();
+        CHECK(res.status == 503);
+        CHECK(res.json()["error"] == "Too many open connections");
+    }
+    // The header deadline closes the stalled connections; the slots are free again.
+    CHECK(slow.front()->closed_by_peer());
+    CHECK(slow.back()->closed_by_peer());
+    CHECK(last_slot.closed_by_peer());
+    CHECK(http_request(fx.port(), "GET", "/h/after").status == 200);
 }

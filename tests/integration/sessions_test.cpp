@@ -16,6 +16,7 @@ using portcullis::examples::EchoServer;
 using portcullis::test::admin;
 using portcullis::test::create_key;
 using portcullis::test::GatewayFixture;
+using portcullis::test::get_key;
 using portcullis::test::http_request;
 using portcullis::test::HttpClient;
 using portcullis::test::keyed_api;
@@ -28,8 +29,11 @@ namespace {
 struct Env {
     EchoServer echo;
     GatewayFixture fx;
-    explicit Env(bool hash_keys = false) {
+    explicit Env(bool hash_keys = false, int storage_timeout = 0) {
         fx.conf["hash_keys"] = hash_keys;
+        if (storage_timeout > 0) {
+            fx.conf["storage"]["timeout"] = storage_timeout;
+        }
         fx.conf["hash_key_function"] = "murmur64";
         fx.conf["portcullis"]["test_hooks"] = true;
         fx.add_api(keyed_api("keyed", "/keyed/", echo));
@@ -359,4 +363,71 @@ TEST_CASE("Redis killed and restarted while serving: fast 503s, then recovery",
     }
     CHECK(recovered);
     CHECK(http_request(port, "GET", "/hello").json()["status"] == "pass");
+}
+
+TEST_CASE("Redis paused, its connections killed, or full: fast 5xx, recovery, nothing "
+          "acknowledged lost",
+          "[integration][redis_outage][hostile]") {
+    Env env(false, 1); // storage.timeout: 1 second per command
+    const auto port = env.port();
+    Json session = session_for({"keyed"});
+    session["meta_data"] = {{"v", "1"}};
+    const std::string key = create_key(port, session);
+    const Headers auth = {{"Authorization", key}};
+    REQUIRE(http_request(port, "GET", "/keyed/x", auth).status == 200);
+    // An update acknowledged before the faults.
+    session["meta_data"] = {{"v", "2"}};
+    REQUIRE(admin(port, "PUT", "/tyk/keys/" + key, session.dump()).status == 200);
+
+    // Recovered: keyed requests and Gateway API reads succeed 8 times in a row, each on a new
+    // connection (so on every worker, each with its own Redis connection).
+    const auto recovers_within = [&](std::chrono::milliseconds limit) {
+        const auto until = std::chrono::steady_clock::now() + limit;
+        int in_a_row = 0;
+        do {
+            const bool ok = http_request(port, "GET", "/keyed/x", auth).status == 200 &&
+                            admin(port, "GET", "/tyk/keys/" + key).status == 200;
+            in_a_row = ok ? in_a_row + 1 : 0;
+            if (in_a_row >= 8) {
+                return true;
+            }
+            if (!ok) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            }
+        } while (std::chrono::steady_clock::now() < until);
+        return false;
+    };
+
+    SECTION("paused (CLIENT PAUSE): keyed requests fail after the command deadline") {
+        env.fx.redis->command({"CLIENT", "PAUSE", "3000", "ALL"});
+        const auto t0 = std::chrono::steady_clock::now();
+        auto res = http_request(port, "GET", "/keyed/x", auth);
+        const auto took = std::chrono::steady_clock::now() - t0;
+        CHECK(res.status >= 500);
+        CHECK(took < std::chrono::milliseconds(2000));
+        CHECK(http_request(port, "GET", "/open/x").status == 200); // keyless keeps working
+        std::this_thread::sleep_until(t0 + std::chrono::milliseconds(3000));
+        CHECK(recovers_within(std::chrono::milliseconds(1000)));
+    }
+    SECTION("its connections killed (CLIENT KILL): recovered within a second") {
+        env.fx.redis->command({"CLIENT", "KILL", "TYPE", "normal"});
+        CHECK(recovers_within(std::chrono::milliseconds(1000)));
+    }
+    SECTION("full (maxmemory, noeviction): writes fail clearly, reads go on") {
+        env.fx.redis->command({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
+        env.fx.redis->command({"CONFIG", "SET", "maxmemory", "1"});
+        auto created = admin(port, "POST", "/tyk/keys/create", session_for({"keyed"}).dump());
+        CHECK(created.status >= 500);
+        CHECK(Json::parse(created.body, nullptr, false).contains("message"));
+        session["meta_data"] = {{"v", "3"}};
+        auto refused = admin(port, "PUT", "/tyk/keys/" + key, session.dump());
+        CHECK(refused.status >= 500);
+        CHECK(http_request(port, "GET", "/keyed/x", auth).status == 200);
+        env.fx.redis->command({"CONFIG", "SET", "maxmemory", "0"});
+        CHECK(recovers_within(std::chrono::milliseconds(1000)));
+        // The refused update left the stored session as it was.
+        CHECK(get_key(port, key)["meta_data"]["v"] == "2");
+    }
+    // The update acknowledged before the fault is still there.
+    CHECK(get_key(port, key)["meta_data"]["v"] != "1");
 }
