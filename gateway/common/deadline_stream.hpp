@@ -54,8 +54,6 @@ class DeadlineStream {
         }
     }
     void expires_never() { state_->deadline = clock::time_point::max(); }
-    /// True once a deadline passed (the socket is closed then).
-    bool timed_out() const noexcept { return state_->expired; }
 
     /// Cancels pending operations (they complete with operation_aborted).
     void cancel() {

@@ -381,8 +381,7 @@ awaitable<PasswordUser> check_user(server::Worker& worker,
     }
     if (hash_type == "bcrypt") {
         auto check = bcrypt_matches(stored_password, password);
-        out.password_ok =
-            co_await asio::co_spawn(hashing_pool(), std::move(check), use_awaitable);
+        out.password_ok = co_await asio::co_spawn(hashing_pool(), std::move(check), use_awaitable);
     } else if (hash_type.empty()) {
         out.password_ok = oauth::secret_matches(stored_password, password);
     }

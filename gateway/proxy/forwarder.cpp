@@ -116,9 +116,8 @@ awaitable<error_code> send_all(TcpStream& stream, const Buffers& out, Clock::dur
 awaitable<bool> send_continue(server::ClientConnection& client,
                               std::chrono::steady_clock::duration write_timeout) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    client.stream.expires_after(write_timeout);
-    auto [ec, n] = co_await asio::async_write(
-        client.stream, asio::buffer(kContinue.data(), kContinue.size()), use_nothrow);
+    const error_code ec = co_await send_all(
+        client.stream, asio::buffer(kContinue.data(), kContinue.size()), write_timeout);
     co_return !ec;
 }
 

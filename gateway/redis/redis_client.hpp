@@ -84,8 +84,8 @@ class RedisClient : public std::enable_shared_from_this<RedisClient> {
     bool connected_ = false;
     bool stopped_ = false;
     int consecutive_timeouts_ = 0;
-    std::string last_error_;  // why the last connect attempt failed, for the log
-    Timer wake_; // cancelled to wake the run loop (disconnect, stop)
+    std::string last_error_; // why the last connect attempt failed, for the log
+    Timer wake_;             // cancelled to wake the run loop (disconnect, stop)
     bool first_attempt_done_ = false;
     Timer first_attempt_; // cancelled when the first connect attempt has ended
 };

@@ -71,22 +71,18 @@ bool is_disconnect(const error_code& ec) {
            ec == asio::error::bad_descriptor;
 }
 
-/// The answer to a header the parser refused: 414 when the limit was reached inside the
-/// request line (the parser has no target yet), 431 past the header limit, else 400.
-http::status header_error_status(const error_code& ec,
-                                 const http::request_parser<http::empty_body>& parser) {
-    if (ec != http::error::header_limit) {
-        return http::status::bad_request;
+/// Why a request header is answered with an error and the connection closed, if it is: the
+/// parser refused it (`ec`: 414 when the limit was reached inside the request line, as the
+/// parser has no target yet; 431 past the header limit; else 400), a Transfer-Encoding other
+/// than exactly `chunked` (400), or more fields than `max_header_fields` (431).
+std::optional<http::status> refusal(const error_code& ec,
+                                    const http::request_parser<http::empty_body>& parser,
+                                    const config::PortcullisOptions& opts) {
+    if (ec == http::error::header_limit) {
+        return parser.get().target().empty() ? http::status::uri_too_long
+                                             : http::status::request_header_fields_too_large;
     }
-    return parser.get().target().empty() ? http::status::uri_too_long
-                                         : http::status::request_header_fields_too_large;
-}
-
-/// A parsed header refused before routing: a Transfer-Encoding other than exactly `chunked`
-/// (400) or more fields than `max_header_fields` (431).
-std::optional<http::status> refused_header(const http::request_parser<http::empty_body>& parser,
-                                           const config::PortcullisOptions& opts) {
-    if (!proxy::transfer_encoding_ok(parser.get(), parser.chunked())) {
+    if (ec || !proxy::transfer_encoding_ok(parser.get(), parser.chunked())) {
         return http::status::bad_request;
     }
     if (proxy::field_count(parser.get()) > opts.max_header_fields) {
@@ -117,27 +113,17 @@ awaitable<void> serve_client(Socket socket, Worker* worker) {
         tracked.busy(false);
         auto [ec, n] =
             co_await http::async_read_header(conn.stream, conn.buffer, parser, use_nothrow);
-        if (ec) {
-            if (is_disconnect(ec)) {
-                break;
-            }
-            // A malformed or oversized header: answer once, then close.
-            tracked.busy(true);
-            const http::status status = header_error_status(ec, parser);
-            auto res = make_error_response(status, http::obsolete_reason(status), false,
-                                           state->config->hide_generator_header);
-            co_await write_reply(conn, res);
+        if (ec && is_disconnect(ec)) {
             break;
         }
-        // Framing a hostile client could make ambiguous, or too many fields: answer, close.
-        if (const auto refused = refused_header(parser, opts)) {
-            tracked.busy(true);
+        tracked.busy(true);
+        // A malformed, oversized or ambiguous header: answer once, then close.
+        if (const auto refused = refusal(ec, parser, opts)) {
             auto res = make_error_response(*refused, http::obsolete_reason(*refused), false,
                                            state->config->hide_generator_header);
             co_await write_reply(conn, res);
             break;
         }
-        tracked.busy(true);
         ++conn.requests;
         // The snapshot current when the request arrived (a reload may have happened while idle).
         state = worker->state();
