@@ -34,7 +34,9 @@ struct ClientOptions {
     int database = 0;
     std::chrono::steady_clock::duration command_timeout = std::chrono::seconds(5);
     std::chrono::steady_clock::duration connect_timeout = std::chrono::seconds(5);
-    std::chrono::steady_clock::duration max_backoff = std::chrono::seconds(2);
+    /// Longest wait between reconnection attempts: Redis is found again within this long of
+    /// its return (a refused loopback connect costs next to nothing).
+    std::chrono::steady_clock::duration max_backoff = std::chrono::milliseconds(500);
 };
 
 /// An asynchronous Redis connection for one worker: a hiredis async context whose socket is
