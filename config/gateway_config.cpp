@@ -196,6 +196,12 @@ nlohmann::json parse_json_text(std::string_view text, const std::string& file) {
         error.column = column;
         error.message = parse_error_message(e);
         throw ConfigException(std::move(error));
+    } catch (const Json::out_of_range& e) {
+        // A number beyond double's range (1e400); nlohmann gives no position for it.
+        ConfigError error;
+        error.file = file;
+        error.message = std::string("invalid JSON: ") + e.what();
+        throw ConfigException(std::move(error));
     }
 }
 

@@ -750,9 +750,9 @@ bool is_gateway_api_path(std::string_view path) {
     return path == "/tyk" || path.starts_with("/tyk/");
 }
 
-awaitable<bool> handle_gateway_api(server::ClientConnection& conn,
-                                   http::request_parser<http::empty_body>& parser,
-                                   std::shared_ptr<const GatewayState> state) {
+awaitable<Served> handle_gateway_api(server::ClientConnection& conn,
+                                     http::request_parser<http::empty_body>& parser,
+                                     std::shared_ptr<const GatewayState> state) {
     const auto& cfg = *state->config;
     const bool keep_alive = parser.get().keep_alive() && parser.get().version() >= 11;
 
@@ -762,7 +762,10 @@ awaitable<bool> handle_gateway_api(server::ClientConnection& conn,
         StringResponse res = status_response(
             http::status::forbidden, "Attempted administrative access with invalid or missing key!",
             keep_alive && parser.is_done());
-        co_return co_await server::write_reply(conn, res);
+        Served served;
+        served.status = res.result_int();
+        served.keep_alive = co_await server::write_reply(conn, res);
+        co_return served;
     }
 
     // read the (bounded) body
@@ -770,7 +773,9 @@ awaitable<bool> handle_gateway_api(server::ClientConnection& conn,
         StringResponse res =
             status_response(http::status::payload_too_large, "Request body too large", false);
         co_await server::write_reply(conn, res);
-        co_return false;
+        Served served;
+        served.status = res.result_int();
+        co_return served;
     }
     http::request_parser<http::string_body> body_parser{std::move(parser)};
     body_parser.body_limit(kMaxBody);
@@ -784,7 +789,9 @@ awaitable<bool> handle_gateway_api(server::ClientConnection& conn,
                 too_big ? http::status::payload_too_large : http::status::bad_request,
                 too_big ? "Request body too large" : "Request malformed", false);
             co_await server::write_reply(conn, res);
-            co_return false;
+            Served served;
+            served.status = res.result_int();
+            co_return served;
         }
     }
     auto& msg = body_parser.get();
@@ -807,7 +814,10 @@ awaitable<bool> handle_gateway_api(server::ClientConnection& conn,
 
     ApiReply reply = co_await route(conn.worker, state, std::move(req));
     StringResponse res = make_json_response(reply.status, std::move(reply.body), keep_alive);
-    co_return co_await server::write_reply(conn, res);
+    Served served;
+    served.status = res.result_int();
+    served.keep_alive = co_await server::write_reply(conn, res);
+    co_return served;
 }
 
 } // namespace portcullis::api

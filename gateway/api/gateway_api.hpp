@@ -22,12 +22,17 @@ bool admin_authorized(const config::GatewayConfig& config, std::string_view give
 /// True for paths the Gateway API owns (`/tyk` and `/tyk/...`).
 bool is_gateway_api_path(std::string_view path);
 
+/// What serving one Gateway API request came to.
+struct Served {
+    bool keep_alive = false; // the connection may carry another request
+    unsigned status = 0;     // the status answered (for the access log)
+};
+
 /// Serves one Gateway API request (Tyk's `/tyk/` control API: keys, APIs, reload), authorised by
 /// `X-Tyk-Authorization` equal to `secret` (constant-time compare; an empty secret refuses
-/// everything). Reads the body (bounded), writes the whole reply. Returns whether the connection
-/// may carry another request.
-awaitable<bool> handle_gateway_api(server::ClientConnection& conn,
-                                   http::request_parser<http::empty_body>& parser,
-                                   std::shared_ptr<const GatewayState> state);
+/// everything). Reads the body (bounded), writes the whole reply.
+awaitable<Served> handle_gateway_api(server::ClientConnection& conn,
+                                     http::request_parser<http::empty_body>& parser,
+                                     std::shared_ptr<const GatewayState> state);
 
 } // namespace portcullis::api

@@ -2,11 +2,13 @@
 
 #include "gateway/common/asio.hpp"
 
+#include <boost/asio/append.hpp>
 #include <boost/asio/associated_allocator.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/core/error.hpp>
 
 #include <chrono>
@@ -19,8 +21,10 @@ namespace portcullis {
 /// A TCP socket with a deadline, for Beast's HTTP reads and writes: what beast::tcp_stream does,
 /// without arming and cancelling a timer around every read and write. Setting the deadline only
 /// stores it; one timer per stream wakes at most once per deadline that actually passes (or that
-/// moved earlier than the timer), and then closes the socket, so the pending or the next operation
-/// fails with beast::error::timeout. Used only on its io_context's thread.
+/// moved earlier than the timer), and then cancels what is pending, so the pending operation and
+/// every later one fail with beast::error::timeout until a new deadline is set. The socket stays
+/// open (unlike beast::tcp_stream, which closes it): after a body read times out, a new deadline
+/// lets the 408 still go out. Used only on its io_context's thread.
 class DeadlineStream {
   public:
     using executor_type = Executor;
@@ -66,6 +70,10 @@ class DeadlineStream {
     /// "would block". The rest, if any, is for async_write.
     template <class ConstBuffers>
     std::size_t write_now(const ConstBuffers& buffers, error_code& ec) {
+        if (state_->expired) {
+            ec = beast::error::timeout;
+            return 0;
+        }
         Socket& socket = state_->socket;
         if (!socket.non_blocking()) {
             socket.non_blocking(true, ec);
@@ -84,6 +92,10 @@ class DeadlineStream {
     auto async_read_some(const MutableBuffers& buffers, Token&& token) {
         return asio::async_initiate<Token, void(error_code, std::size_t)>(
             [](auto handler, const std::shared_ptr<State>& st, const MutableBuffers& b) {
+                if (st->expired) {
+                    fail_now(std::move(handler), st, std::size_t{0});
+                    return;
+                }
                 st->socket.async_read_some(b, Translate<decltype(handler)>{std::move(handler), st});
             },
             token, state_, buffers);
@@ -93,6 +105,10 @@ class DeadlineStream {
     auto async_write_some(const ConstBuffers& buffers, Token&& token) {
         return asio::async_initiate<Token, void(error_code, std::size_t)>(
             [](auto handler, const std::shared_ptr<State>& st, const ConstBuffers& b) {
+                if (st->expired) {
+                    fail_now(std::move(handler), st, std::size_t{0});
+                    return;
+                }
                 st->socket.async_write_some(b,
                                             Translate<decltype(handler)>{std::move(handler), st});
             },
@@ -104,6 +120,10 @@ class DeadlineStream {
     auto async_connect(const Endpoints& endpoints, Token&& token) {
         return asio::async_initiate<Token, void(error_code, tcp::endpoint)>(
             [](auto handler, const std::shared_ptr<State>& st, const Endpoints& e) {
+                if (st->expired) {
+                    fail_now(std::move(handler), st, tcp::endpoint{});
+                    return;
+                }
                 asio::async_connect(st->socket, e,
                                     Translate<decltype(handler)>{std::move(handler), st});
             },
@@ -149,6 +169,15 @@ class DeadlineStream {
         }
     };
 
+    /// Completes `handler` with beast::error::timeout (and `result`) without starting anything:
+    /// the deadline has passed and no new one was set.
+    template <class Handler, class Result>
+    static void fail_now(Handler handler, const std::shared_ptr<State>& st, Result result) {
+        const auto ex = asio::get_associated_executor(handler, st->socket.get_executor());
+        asio::post(ex, asio::append(std::move(handler), error_code{beast::error::timeout},
+                                    std::move(result)));
+    }
+
     static void arm(const std::shared_ptr<State>& st) {
         st->armed = true;
         const std::uint64_t generation = ++st->generation;
@@ -164,7 +193,7 @@ class DeadlineStream {
             if (clock::now() >= st->deadline) {
                 st->expired = true;
                 error_code ignored;
-                st->socket.close(ignored);
+                st->socket.cancel(ignored);
                 return;
             }
             arm(st); // the deadline moved later meanwhile

@@ -1307,11 +1307,11 @@ awaitable<bool> handle_request(server::ClientConnection& conn,
         co_return keep;
     }
     if (api::is_gateway_api_path(path)) {
-        const bool keep = co_await api::handle_gateway_api(conn, parser, state);
+        const api::Served served = co_await api::handle_gateway_api(conn, parser, state);
         const std::string logged = redact_api_path(path);
         const AccessLine api_line{conn, method, logged, "tyk-api", started};
-        api_line.write(0, {}, nullptr);
-        co_return keep;
+        api_line.write(served.status, {}, nullptr);
+        co_return served.keep_alive;
     }
     const auto match = state->router->match(path);
     if (!match) {

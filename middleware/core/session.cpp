@@ -149,6 +149,10 @@ std::optional<Session> Session::parse(std::string_view json_text, std::string& e
         // e.what() quotes the text around the error; the session may hold secrets.
         error = "session is not valid JSON (at byte " + std::to_string(e.byte) + ")";
         return std::nullopt;
+    } catch (const Json::out_of_range&) {
+        // A number beyond double's range (1e400): Go's decoder refuses it too.
+        error = "session is not valid JSON (a number is out of range)";
+        return std::nullopt;
     }
     return from_json(std::move(document), error);
 }

@@ -929,7 +929,9 @@ std::optional<double> parse_float(std::string_view s0) {
         // Decide between overflow (an error, as in Go) and underflow (zero).
         long exp10 = 0;
         if (!exponent.empty()) {
-            exp10 = std::strtol(exponent.c_str(), nullptr, 10);
+            // strtol saturates at LONG_MAX/LONG_MIN; clamp so the sum below cannot overflow
+            // (found by fuzz_template).
+            exp10 = std::clamp(std::strtol(exponent.c_str(), nullptr, 10), -1'000'000L, 1'000'000L);
         }
         const std::size_t lead = mantissa.find_first_not_of("0.");
         const std::size_t dot = mantissa.find('.');

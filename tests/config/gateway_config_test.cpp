@@ -187,6 +187,13 @@ TEST_CASE("empty tyk.conf is a syntax error at 1:1", "[unit][config]") {
     CHECK(error.column == 1);
 }
 
+TEST_CASE("a number beyond double's range is a configuration error", "[unit][config]") {
+    // nlohmann reports it as out_of_range, not parse_error (found by fuzz_config).
+    const pc::ConfigError error = gateway_error("{\"listen_port\": 1e400}");
+    CHECK(error.file == "tyk.conf");
+    CHECK_THAT(error.message, Catch::Contains("number overflow"));
+}
+
 TEST_CASE("wrong field types are reported with their JSON path", "[unit][config]") {
     auto [text, path, message] = GENERATE(table<std::string, std::string, std::string>({
         {R"({"storage": {"port": "6379"}})", "/storage/port", "expected an integer"},

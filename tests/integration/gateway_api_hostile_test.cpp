@@ -60,6 +60,7 @@ void start_with_policy_files(GatewayFixture& fx) {
 TEST_CASE("Gateway API: a wrong or missing secret is refused on every route",
           "[integration][hostile]") {
     GatewayFixture fx;
+    fx.conf["portcullis"]["access_log"] = "info";
     fx.start();
     for (const auto& [method, target] : kRoutes) {
         INFO(method << " " << target);
@@ -79,6 +80,12 @@ TEST_CASE("Gateway API: a wrong or missing secret is refused on every route",
     }
     // The secret is never logged, not even a wrong one.
     CHECK(fx.gateway().log().find("test-secreT") == std::string::npos);
+    // The access log gives each Gateway API call the status it was answered with.
+    CHECK(admin(fx.port(), "GET", "/tyk/apis").status == 200);
+    const std::string log = fx.gateway().log();
+    CHECK(log.find("GET /tyk/apis 200 api=tyk-api") != std::string::npos);
+    CHECK(log.find("POST /tyk/keys/create 403 api=tyk-api") != std::string::npos);
+    CHECK(log.find(" 0 api=tyk-api") == std::string::npos);
 }
 
 TEST_CASE("Gateway API: an empty secret refuses every request and the log says why",
@@ -140,6 +147,23 @@ TEST_CASE("Gateway API: malformed and oversized bodies are refused and change no
     CHECK(Json::parse(admin(port, "GET", "/tyk/keys").body)["keys"].empty());
     CHECK(Json::parse(admin(port, "GET", "/tyk/apis").body).empty());
     CHECK(http_request(port, "GET", "/hello").status == 200);
+}
+
+TEST_CASE("Gateway API: a body that stops arriving is answered before the connection closes",
+          "[integration][hostile]") {
+    GatewayFixture fx;
+    fx.conf["http_server_options"]["read_timeout"] = 1;
+    fx.start();
+    HttpClient client{fx.port()};
+    client.send_raw("PUT /tyk/keys/abc HTTP/1.1\r\nHost: a\r\nX-Tyk-Authorization: " +
+                    std::string(portcullis::test::kTestSecret) +
+                    "\r\nContent-Length: 100\r\n\r\n{\"rate\": 1");
+    const auto started = std::chrono::steady_clock::now();
+    auto res = client.read_response();
+    CHECK(res.status == 400);
+    CHECK(res.json()["message"] == "Request malformed");
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(3));
+    CHECK(client.closed_by_peer());
 }
 
 TEST_CASE("Gateway API: ids that would escape app_path or policy_path are refused",

@@ -390,7 +390,9 @@ TEST_CASE("allowed_urls skips malformed entries", "[unit][session]") {
 TEST_CASE("text that is not a JSON object is refused without quoting it", "[unit][session]") {
     auto text = GENERATE(as<std::string>{}, "", "secret-token-1234",
                          "{\"alias\":\"secret-token-1234\"", "{\"alias\": secret-token-1234}",
-                         "[1,2]", "\"secret-token-1234\"", "42", "null", "true");
+                         "[1,2]", "\"secret-token-1234\"", "42", "null", "true",
+                         // a number beyond double's range (found by fuzz_session)
+                         "{\"alias\": \"secret-token-1234\", \"quota_max\": 1e400}");
     CAPTURE(text);
     std::string error;
     const auto session = Session::parse(text, error);

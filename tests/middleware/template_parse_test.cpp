@@ -56,6 +56,9 @@ TEST_CASE("template parse errors are Go's messages", "[unit][template]") {
         {"{{08}}", R"(template: t:1: integer overflow: "08")"},
         {"{{18446744073709551616}}", R"(template: t:1: integer overflow: "18446744073709551616")"},
         {"{{1e400}}", R"(template: t:1: illegal number syntax: "1e400")"},
+        // an exponent beyond long's range (found by fuzz_template)
+        {"{{1e99999999999999999999999}}",
+         R"(template: t:1: illegal number syntax: "1e99999999999999999999999")"},
         {"{{3.a}}", R"(template: t:1: bad number syntax: "3.a")"},
         {"{{'ab'}}", "template: t:1: malformed character constant: 'ab'"},
         {"{{ ( ) }}", "template: t:1: missing value for parenthesized pipeline"},
