@@ -99,40 +99,8 @@ start_redis
 pids+=($!)
 bench_wait_for echo-upstream curl -sf -o /dev/null "$upstream/"
 
-# API definitions, in the shapes bench/gateway_vs_nginx.sh and the integration tests use.
-python3 - "$work/apps" "$upstream" <<'PY'
-import base64, json, sys
-apps, upstream = sys.argv[1], sys.argv[2]
-
-def api(api_id, keyless, version=None):
-    version = dict(version or {})
-    version["name"] = "Default"
-    doc = {"api_id": api_id, "org_id": "o", "name": api_id, "use_keyless": keyless,
-           "auth": {"auth_header_name": "Authorization"},
-           "proxy": {"listen_path": "/%s/" % api_id, "target_url": upstream,
-                     "strip_listen_path": True},
-           "version_data": {"not_versioned": True, "versions": {"Default": version}}}
-    with open("%s/%s.json" % (apps, api_id), "w") as f:
-        json.dump(doc, f, indent=1)
-
-meta_headers = {"X-User": "$tyk_meta.user", "X-Plan": "$tyk_meta.plan"}
-api("open", True)
-api("meta", False, {"global_headers": meta_headers})
-api("limited", False, {"global_headers": meta_headers})
-template = '{"user": "{{ ._tyk_meta.user }}", "plan": "{{ ._tyk_meta.plan }}", "pad": {{ jsonMarshal .pad }}}'
-api("body", False, {"use_extended_paths": True, "extended_paths": {"transform": [{
-    "path": "/transform", "method": "POST",
-    "template_data": {"input_type": "json", "template_mode": "blob", "enable_session": True,
-                      "template_source": base64.b64encode(template.encode()).decode()}}]}})
-api("rewrite", False, {"use_extended_paths": True, "extended_paths": {"url_rewrites": [{
-    "path": "/items/{id}", "method": "GET", "match_pattern": "/items/(\\w+)",
-    "rewrite_to": "/catalog/$1",
-    "triggers": [
-        {"on": "all", "options": {"header_matches": {"X-Plan": {"match_rx": "^gold$"}}},
-         "rewrite_to": "/gold/$tyk_meta.user/$1"},
-        {"on": "any", "options": {"session_meta_matches": {"plan": {"match_rx": "^(silver)$"}}},
-         "rewrite_to": "/silver/$1"}]}]}})
-PY
+# API definitions: the benchmark scenarios' routes.
+python3 bench/scenario_apis.py "$work/apps" "$upstream"
 
 # 2 workers; warnings only (Redis going away is logged); a 2 s storage timeout so that every
 # answer comes well within the client's 5 s deadline.
