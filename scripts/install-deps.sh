@@ -10,6 +10,7 @@ packages=(
     libre2-dev libssl-dev duktape-dev libpugixml-dev zlib1g-dev libmimalloc-dev
     catch2 redis-server curl ca-certificates procps valgrind
     golang-go python3
+    clang-14 libclang-rt-14-dev libfuzzer-14-dev llvm-14
 )
 if [[ "${PORTCULLIS_EXTRA_PACKAGES:-}" != "" ]]; then
     # shellcheck disable=SC2206
