@@ -25,8 +25,9 @@ class InProcessGateway {
     const std::string& policy_path() const noexcept { return policy_path_; }
 
     /// Sends `request` on a new connection, half-closes it and returns what came back (at most
-    /// `cap` bytes; the connection is then dropped). Aborts, so the fuzzer keeps the input, when
-    /// the gateway neither answers nor closes within 10 seconds.
+    /// `cap` bytes, or what came within 15 seconds; the connection is then dropped). Aborts, so
+    /// the fuzzer keeps the input, when the gateway sends nothing and does not close for 10
+    /// seconds.
     std::string exchange(std::string_view request, std::size_t cap = 1 << 20) const;
 
     /// One Gateway API call with the secret; returns the status code (0: no answer).

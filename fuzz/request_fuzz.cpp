@@ -13,6 +13,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     using portcullis::fuzz::InProcessGateway;
     const InProcessGateway& gateway = InProcessGateway::instance();
     const std::string_view request{reinterpret_cast<const char*>(data), size};
+    if (request.find(portcullis::fuzz::kSecret) != std::string_view::npos) {
+        // The Gateway API with the secret could delete the harness's key or APIs and make later
+        // inputs behave differently; fuzz_gateway_api covers it and restores what it changes.
+        return 0;
+    }
     const std::string response = gateway.exchange(request);
     if (!response.empty() && !response.starts_with("HTTP/1.1 ")) {
         portcullis::fuzz::invariant_failed("an answer that is not HTTP/1.1");

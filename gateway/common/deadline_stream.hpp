@@ -57,7 +57,10 @@ class DeadlineStream {
             arm(state_);
         }
     }
-    void expires_never() { state_->deadline = clock::time_point::max(); }
+    void expires_never() {
+        state_->deadline = clock::time_point::max();
+        state_->expired = false;
+    }
 
     /// Cancels pending operations (they complete with operation_aborted).
     void cancel() {
@@ -124,8 +127,12 @@ class DeadlineStream {
                     fail_now(std::move(handler), st, tcp::endpoint{});
                     return;
                 }
-                asio::async_connect(st->socket, e,
-                                    Translate<decltype(handler)>{std::move(handler), st});
+                // Once the deadline has passed, no further endpoint is tried (the socket stays
+                // open after a cancel, so async_connect would otherwise go on to the next one).
+                asio::async_connect(
+                    st->socket, e,
+                    [st](const error_code&, const tcp::endpoint&) { return !st->expired; },
+                    Translate<decltype(handler)>{std::move(handler), st});
             },
             token, state_, endpoints);
     }

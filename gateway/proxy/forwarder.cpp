@@ -96,10 +96,12 @@ bool wants_continue(const RequestParser& rp) {
            beast::iequals(req[http::field::expect], "100-continue");
 }
 
-/// Sends all of `out`: at once when the socket takes it (the usual case, with no asynchronous
-/// operation to schedule), the rest asynchronously under `timeout`.
+/// Sends all of `out` under `timeout` (a fresh deadline: whatever deadline the stream had, say
+/// the client's header deadline, no longer applies): at once when the socket takes it (the usual
+/// case, with no asynchronous operation to schedule), the rest asynchronously.
 template <class Buffers>
 awaitable<error_code> send_all(TcpStream& stream, const Buffers& out, Clock::duration timeout) {
+    stream.expires_after(timeout);
     error_code ec;
     const std::size_t sent = stream.write_now(out, ec);
     if (ec || sent == asio::buffer_size(out)) {
@@ -107,7 +109,6 @@ awaitable<error_code> send_all(TcpStream& stream, const Buffers& out, Clock::dur
     }
     beast::buffers_suffix<Buffers> rest{out};
     rest.consume(sent);
-    stream.expires_after(timeout);
     auto [wec, wn] = co_await asio::async_write(stream, rest, use_nothrow);
     co_return wec;
 }

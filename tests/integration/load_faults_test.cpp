@@ -378,8 +378,8 @@ TEST_CASE("slowloris at thousands of connections - a normal client keeps being s
           "[integration][hostile][slowloris]") {
     constexpr int kTrickleWanted = 2000;
     constexpr int kStallWanted = 200;
-    constexpr int kHeaderTimeoutS = 3;
-    constexpr int kReadTimeoutS = 3;
+    constexpr int kHeaderTimeoutS = 5;
+    constexpr int kReadTimeoutS = 5;
     // Per process: the slow sockets, the gateway's upstream connections for the stalled
     // bodies (their other end is the echo server in this process), and some spare.
     const FdLimit limit{8192};
@@ -410,7 +410,8 @@ TEST_CASE("slowloris at thousands of connections - a normal client keeps being s
     // Baseline: a normal keep-alive client alone.
     HttpClient normal{port, std::chrono::seconds(5)};
     REQUIRE(normal.get("/h/warmup").status == 200);
-    const auto baseline = timed_gets(normal, "/h/normal", 100);
+    // 200 samples, so the p99 is not simply the slowest one.
+    const auto baseline = timed_gets(normal, "/h/normal", 200);
     const double base_p50 = percentile(baseline, 0.50);
     const double base_p99 = percentile(baseline, 0.99);
 
@@ -443,7 +444,7 @@ TEST_CASE("slowloris at thousands of connections - a normal client keeps being s
     const double settled_ms = ms_between(slow_start, Clock::now());
 
     // The same client again, and new connections, while every slow connection is open.
-    const auto loaded = timed_gets(normal, "/h/normal", 100);
+    const auto loaded = timed_gets(normal, "/h/normal", 200);
     for (int i = 0; i < 10; ++i) {
         CHECK(http_request(port, "GET", "/h/fresh").status == 200);
     }
@@ -456,7 +457,11 @@ TEST_CASE("slowloris at thousands of connections - a normal client keeps being s
                        << static_cast<int>(settled_ms) << " ms; normal client p50/p99 alone "
                        << base_p50 << "/" << base_p99 << " ms, under slowloris " << load_p50 << "/"
                        << load_p99 << " ms");
-    CHECK(closed_while_measuring == 0);
+    // Nothing may be closed while measuring, unless the measuring itself ran into the deadlines
+    // (a slow machine); then the check says nothing.
+    if (ms_between(slow_start, Clock::now()) < kHeaderTimeoutS * 1000.0 - 200) {
+        CHECK(closed_while_measuring == 0);
+    }
     // Functional bound only ("still served promptly"), far above the measured figures.
     CHECK(load_p99 < 250.0);
 
