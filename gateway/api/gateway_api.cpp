@@ -434,7 +434,12 @@ ApiReply write_api(const GatewayState& state,
     if (body.is_discarded() || !body.is_object()) {
         return error_reply(http::status::bad_request, "Request malformed");
     }
-    std::string api_id = body.value("api_id", std::string{});
+    const auto given = body.find("api_id");
+    if (given != body.end() && !given->is_string() && !given->is_null()) {
+        // Tyk's decoder refuses a wrong type (found by fuzz_gateway_api: it used to throw).
+        return error_reply(http::status::bad_request, "Request malformed");
+    }
+    std::string api_id = given != body.end() && given->is_string() ? given->get<std::string>() : "";
     if (!id_from_path.empty()) {
         if (!api_id.empty() && api_id != id_from_path) {
             return error_reply(http::status::bad_request,

@@ -148,6 +148,14 @@ TEST_CASE("Gateway API: malformed and oversized bodies are refused and change no
                      "Content-Length: 3145728\r\n\r\n{\"pad\": \"");
         CHECK(big.read_response().status == 413);
     }
+    // An api_id of the wrong type (found by fuzz_gateway_api: the connection used to end
+    // without an answer).
+    for (const char* method : {"POST", "PUT"}) {
+        auto res = admin(port, method, std::string("/tyk/apis") + (method[1] == 'U' ? "/a1" : ""),
+                         R"({"api_id": true, "name": "x"})");
+        CHECK(res.status == 400);
+        CHECK(res.json()["message"] == "Request malformed");
+    }
     CHECK(files_under(fx.dir.path()) == files_before);
     CHECK(Json::parse(admin(port, "GET", "/tyk/keys").body)["keys"].empty());
     CHECK(Json::parse(admin(port, "GET", "/tyk/apis").body).empty());
