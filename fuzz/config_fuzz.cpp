@@ -16,7 +16,6 @@
 #include "middleware/proxy/api_router.hpp"
 #include "middleware/transform/api_transforms.hpp"
 
-#include <fstream>
 #include <string>
 #include <unistd.h>
 
@@ -58,10 +57,7 @@ void policies(std::string_view text) {
         return std::string(dir != nullptr ? dir : "/tmp") + "/portcullis-fuzz-policies-" +
                std::to_string(::getpid()) + ".json";
     }();
-    {
-        std::ofstream out{file, std::ios::binary | std::ios::trunc};
-        out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    }
+    fuzz::write_file(file, text);
     config::PoliciesConfig cfg;
     cfg.policy_record_name = file;
     std::vector<config::ConfigError> errors;

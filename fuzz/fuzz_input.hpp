@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string_view>
 #include <vector>
 
@@ -27,6 +29,13 @@ split_parts(const std::uint8_t* data, std::size_t size, std::size_t count) {
     parts.push_back(rest);
     parts.resize(count);
     return parts;
+}
+
+/// Replaces the file at `path` with `text` (the harnesses' own files: configuration they hand the
+/// loaders, and restoring what a fuzzed call changed).
+inline void write_file(const std::filesystem::path& path, std::string_view text) {
+    std::ofstream out{path, std::ios::binary | std::ios::trunc};
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
 }
 
 /// Reports a broken invariant and aborts, so the fuzzer keeps the input as a crasher.

@@ -3,13 +3,12 @@
 // the route; the rest is the body. API definitions and policies written by the fuzzed calls are
 // removed after each input (and the snapshot reloaded when they were loaded), so inputs do not
 // pile up state.
+#include "config/gateway_config.hpp"
 #include "fuzz/fuzz_input.hpp"
 #include "fuzz/inprocess_gateway.hpp"
 
 #include <array>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <string>
 
@@ -41,8 +40,7 @@ using Snapshot = std::map<std::filesystem::path, std::string>;
 Snapshot snapshot(const std::string& dir) {
     Snapshot files;
     for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-        std::ifstream in{entry.path(), std::ios::binary};
-        files.emplace(entry.path(), std::string{std::istreambuf_iterator<char>(in), {}});
+        files.emplace(entry.path(), portcullis::config::read_text_file(entry.path().string()));
     }
     return files;
 }
@@ -61,8 +59,7 @@ bool restore(const std::string& dir, const Snapshot& base) {
     for (const auto& [path, text] : base) {
         const auto it = now.find(path);
         if (it == now.end() || it->second != text) {
-            std::ofstream out{path, std::ios::binary | std::ios::trunc};
-            out << text;
+            portcullis::fuzz::write_file(path, text);
         }
     }
     return true;

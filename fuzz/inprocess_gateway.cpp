@@ -14,8 +14,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <netinet/in.h>
 #include <signal.h>
@@ -29,16 +27,6 @@ namespace portcullis::fuzz {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_file(const fs::path& path) {
-    std::ifstream in{path, std::ios::binary};
-    return {std::istreambuf_iterator<char>(in), {}};
-}
-
-void write_file(const fs::path& path, std::string_view text) {
-    std::ofstream out{path, std::ios::binary | std::ios::trunc};
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-}
 
 int connect_loopback(std::uint16_t port) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -150,7 +138,7 @@ InProcessGateway::InProcessGateway() {
     app_path_ = (dir / "apps").string();
     fs::create_directories(app_path_);
     for (const auto& entry : fs::directory_iterator(source / "apps")) {
-        std::string text = read_file(entry.path());
+        std::string text = config::read_text_file(entry.path().string());
         for (auto at = text.find("@UPSTREAM@"); at != std::string::npos;
              at = text.find("@UPSTREAM@")) {
             text.replace(at, 10, upstream);

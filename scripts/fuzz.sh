@@ -14,6 +14,7 @@
 # the file in fuzz/regressions/TARGET/ so every test run replays it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/sanitized_build.sh
 
 all_targets=(request gateway_api template variables config session)
 targets=("$@")
@@ -28,18 +29,10 @@ out=${FUZZ_OUT:-$build_dir/fuzz-out}
 if [[ "${FUZZ_SKIP_DEPS:-}" == "" ]]; then
     bash scripts/install-deps.sh
 fi
-if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
-    CC=clang-14 CXX=clang++-14 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=None \
-        -DCMAKE_CXX_FLAGS="-O1 -gline-tables-only" -DCMAKE_C_FLAGS="-O1" \
-        -DPORTCULLIS_SANITIZE=ON -DPORTCULLIS_FUZZ=ON
-fi
+sanitized_configure "$build_dir"
 cmake --build "$build_dir" -j "${JOBS:-$(nproc)}" --target "${targets[@]/#/fuzz_}"
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-if command -v llvm-symbolizer-14 >/dev/null 2>&1; then
-    export ASAN_SYMBOLIZER_PATH=${ASAN_SYMBOLIZER_PATH:-$(command -v llvm-symbolizer-14)}
-fi
+sanitizer_env detect_leaks=1:abort_on_error=1:symbolize=1
 
 run_target() {
     local target=$1 dir="$out/$1"

@@ -9,23 +9,16 @@
 # Extra arguments go to ctest (e.g. -R <name>). SKIP_FUZZ=1 or SKIP_COST=1 leave a step out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/sanitized_build.sh
 
 bash scripts/install-deps.sh
 jobs=${JOBS:-$(nproc)}
 
 san_dir=${SANITIZE_BUILD_DIR:-build-asan}
-if [[ ! -f "$san_dir/CMakeCache.txt" ]]; then
-    CC=clang-14 CXX=clang++-14 cmake -S . -B "$san_dir" -G Ninja -DCMAKE_BUILD_TYPE=None \
-        -DCMAKE_CXX_FLAGS="-O1 -gline-tables-only" -DCMAKE_C_FLAGS="-O1" \
-        -DPORTCULLIS_SANITIZE=ON -DPORTCULLIS_FUZZ=ON
-fi
+sanitized_configure "$san_dir"
 cmake --build "$san_dir" -j "$jobs"
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-if command -v llvm-symbolizer-14 >/dev/null 2>&1; then
-    export ASAN_SYMBOLIZER_PATH=${ASAN_SYMBOLIZER_PATH:-$(command -v llvm-symbolizer-14)}
-fi
+sanitizer_env detect_leaks=1
 (cd "$san_dir" && ctest --output-on-failure --timeout 300 -j "${TEST_JOBS:-2}" -LE cost "$@")
 
 if [[ "${SKIP_FUZZ:-}" == "" ]]; then

@@ -85,6 +85,20 @@ std::string rfc3339_now() {
     return out;
 }
 
+/// Reads the optional string field `name` of `body` into `out` (left as it is when the field is
+/// absent or null); false when it has another type, which Tyk's decoder refuses.
+bool read_optional_string(const Json& body, const char* name, std::string& out) {
+    const auto it = body.find(name);
+    if (it == body.end() || it->is_null()) {
+        return true;
+    }
+    if (!it->is_string()) {
+        return false;
+    }
+    out = it->get<std::string>();
+    return true;
+}
+
 /// Ids that become file names under app_path or policy_path must not escape it.
 bool safe_file_id(std::string_view id) {
     if (id.empty() || id.size() > 200 || id == "." || id == "..") {
@@ -434,12 +448,11 @@ ApiReply write_api(const GatewayState& state,
     if (body.is_discarded() || !body.is_object()) {
         return error_reply(http::status::bad_request, "Request malformed");
     }
-    const auto given = body.find("api_id");
-    if (given != body.end() && !given->is_string() && !given->is_null()) {
-        // Tyk's decoder refuses a wrong type (found by fuzz_gateway_api: it used to throw).
+    std::string api_id;
+    if (!read_optional_string(body, "api_id", api_id)) {
+        // (found by fuzz_gateway_api: a non-string api_id used to throw past the handler)
         return error_reply(http::status::bad_request, "Request malformed");
     }
-    std::string api_id = given != body.end() && given->is_string() ? given->get<std::string>() : "";
     if (!id_from_path.empty()) {
         if (!api_id.empty() && api_id != id_from_path) {
             return error_reply(http::status::bad_request,
@@ -592,13 +605,8 @@ ApiReply write_policy(const GatewayState& state,
         return error_reply(http::status::bad_request, "Request malformed");
     }
     std::string id = id_from_path;
-    if (id.empty()) {
-        if (const auto it = body.find("id"); it != body.end() && !it->is_null()) {
-            if (!it->is_string()) {
-                return error_reply(http::status::bad_request, "Request malformed");
-            }
-            id = it->get<std::string>();
-        }
+    if (id.empty() && !read_optional_string(body, "id", id)) {
+        return error_reply(http::status::bad_request, "Request malformed");
     }
     if (id.empty()) {
         id = keys::new_key_id();
@@ -742,6 +750,14 @@ route(server::Worker& worker, std::shared_ptr<const GatewayState> state, ApiRequ
     co_return error_reply(http::status::not_found, "Not Found");
 }
 
+/// Writes `res` and says what came of it.
+awaitable<Served> answer(server::ClientConnection& conn, StringResponse& res) {
+    Served served;
+    served.status = res.result_int();
+    served.keep_alive = co_await server::write_reply(conn, res);
+    co_return served;
+}
+
 } // namespace
 
 bool admin_authorized(const config::GatewayConfig& config, std::string_view given) {
@@ -767,20 +783,14 @@ awaitable<Served> handle_gateway_api(server::ClientConnection& conn,
         StringResponse res = status_response(
             http::status::forbidden, "Attempted administrative access with invalid or missing key!",
             keep_alive && parser.is_done());
-        Served served;
-        served.status = res.result_int();
-        served.keep_alive = co_await server::write_reply(conn, res);
-        co_return served;
+        co_return co_await answer(conn, res);
     }
 
     // read the (bounded) body
     if (const auto length = parser.content_length(); length && *length > kMaxBody) {
         StringResponse res =
             status_response(http::status::payload_too_large, "Request body too large", false);
-        co_await server::write_reply(conn, res);
-        Served served;
-        served.status = res.result_int();
-        co_return served;
+        co_return co_await answer(conn, res);
     }
     http::request_parser<http::string_body> body_parser{std::move(parser)};
     body_parser.body_limit(kMaxBody);
@@ -793,10 +803,7 @@ awaitable<Served> handle_gateway_api(server::ClientConnection& conn,
             StringResponse res = status_response(
                 too_big ? http::status::payload_too_large : http::status::bad_request,
                 too_big ? "Request body too large" : "Request malformed", false);
-            co_await server::write_reply(conn, res);
-            Served served;
-            served.status = res.result_int();
-            co_return served;
+            co_return co_await answer(conn, res);
         }
     }
     auto& msg = body_parser.get();
@@ -819,10 +826,7 @@ awaitable<Served> handle_gateway_api(server::ClientConnection& conn,
 
     ApiReply reply = co_await route(conn.worker, state, std::move(req));
     StringResponse res = make_json_response(reply.status, std::move(reply.body), keep_alive);
-    Served served;
-    served.status = res.result_int();
-    served.keep_alive = co_await server::write_reply(conn, res);
-    co_return served;
+    co_return co_await answer(conn, res);
 }
 
 } // namespace portcullis::api

@@ -6,6 +6,7 @@
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/redis_server.hpp"
+#include "tests/support/streak.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -42,6 +43,7 @@ using portcullis::test::HttpResponse;
 using portcullis::test::keyed_api;
 using portcullis::test::RedisServer;
 using portcullis::test::session_for;
+using portcullis::test::streak_of_successes;
 using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using Ms = std::chrono::milliseconds;
@@ -731,26 +733,19 @@ TEST_CASE("Redis paused, its connections killed and restarted under concurrent l
     // Recovered: keyed requests and Gateway API reads succeed 8 times in a row, each on a new
     // connection (so on every worker, each with its own Redis connection).
     const auto recovers_within = [&](Ms limit) {
-        const auto until = Clock::now() + limit;
-        int in_a_row = 0;
-        do {
-            bool ok = false;
-            try {
-                ok = http_request(port, "GET", "/keyed/x", {{"Authorization", all_keys[0]}})
-                             .status == 200 &&
-                     admin(port, "GET", "/tyk/keys/" + all_keys[1]).status == 200;
-            } catch (const std::exception&) {
-                ok = false;
-            }
-            in_a_row = ok ? in_a_row + 1 : 0;
-            if (in_a_row >= 8) {
-                return true;
-            }
-            if (!ok) {
-                std::this_thread::sleep_for(Ms(20));
-            }
-        } while (Clock::now() < until);
-        return false;
+        return streak_of_successes(
+                   8, limit, Ms(20),
+                   [&] {
+                       try {
+                           return http_request(port, "GET", "/keyed/x",
+                                               {{"Authorization", all_keys[0]}})
+                                          .status == 200 &&
+                                  admin(port, "GET", "/tyk/keys/" + all_keys[1]).status == 200;
+                       } catch (const std::exception&) {
+                           return false;
+                       }
+                   })
+            .has_value();
     };
 
     // How long after `fault_end` the gateway recovered (-1: not within 2 s); then waits out

@@ -6,6 +6,7 @@
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/redis_server.hpp"
+#include "tests/support/streak.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -21,6 +22,7 @@ using portcullis::test::http_request;
 using portcullis::test::HttpClient;
 using portcullis::test::keyed_api;
 using portcullis::test::session_for;
+using portcullis::test::streak_of_successes;
 using Json = nlohmann::json;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
@@ -361,24 +363,13 @@ TEST_CASE("Redis killed and restarted while serving: fast 503s, then recovery",
     // check succeed 8 times in a row, each on a new connection (each worker has its own Redis
     // connection). The checking itself may run longer on a slow machine.
     const auto restarted = std::chrono::steady_clock::now();
-    const auto until = restarted + std::chrono::seconds(3);
-    auto streak_began = restarted;
-    int in_a_row = 0;
-    while (in_a_row < 8 && std::chrono::steady_clock::now() < until) {
-        const auto attempt = std::chrono::steady_clock::now();
-        const bool ok =
-            http_request(port, "GET", "/keyed/x", {{"Authorization", key}}).status == 200 &&
-            http_request(port, "GET", "/hello").json()["status"] == "pass";
-        if (ok && in_a_row == 0) {
-            streak_began = attempt;
-        }
-        in_a_row = ok ? in_a_row + 1 : 0;
-        if (!ok) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-    }
-    CHECK(in_a_row >= 8);
-    CHECK(streak_began - restarted < std::chrono::seconds(1));
+    const auto streak_began =
+        streak_of_successes(8, std::chrono::seconds(3), std::chrono::milliseconds(20), [&] {
+            return http_request(port, "GET", "/keyed/x", {{"Authorization", key}}).status == 200 &&
+                   http_request(port, "GET", "/hello").json()["status"] == "pass";
+        });
+    REQUIRE(streak_began.has_value());
+    CHECK(*streak_began - restarted < std::chrono::seconds(1));
 }
 
 TEST_CASE("Redis paused, its connections killed, or full: fast 5xx, recovery, nothing "
@@ -398,20 +389,13 @@ TEST_CASE("Redis paused, its connections killed, or full: fast 5xx, recovery, no
     // Recovered: keyed requests and Gateway API reads succeed 8 times in a row, each on a new
     // connection (so on every worker, each with its own Redis connection).
     const auto recovers_within = [&](std::chrono::milliseconds limit) {
-        const auto until = std::chrono::steady_clock::now() + limit;
-        int in_a_row = 0;
-        do {
-            const bool ok = http_request(port, "GET", "/keyed/x", auth).status == 200 &&
-                            admin(port, "GET", "/tyk/keys/" + key).status == 200;
-            in_a_row = ok ? in_a_row + 1 : 0;
-            if (in_a_row >= 8) {
-                return true;
-            }
-            if (!ok) {
-                std::this_thread::sleep_for(std::chrono::milliseconds(50));
-            }
-        } while (std::chrono::steady_clock::now() < until);
-        return false;
+        return streak_of_successes(8, limit, std::chrono::milliseconds(50),
+                                   [&] {
+                                       return http_request(port, "GET", "/keyed/x", auth).status ==
+                                                  200 &&
+                                              admin(port, "GET", "/tyk/keys/" + key).status == 200;
+                                   })
+            .has_value();
     };
 
     SECTION("paused (CLIENT PAUSE): keyed requests fail after the command deadline") {
