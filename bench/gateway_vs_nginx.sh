@@ -11,7 +11,8 @@
 # idle with 100 APIs loaded. Writes bench/RESULTS.md.
 # Env: DURATION (seconds per scenario, default 10), WARMUP (default 2), CONNECTIONS (default 64),
 # LAYOUTS ("pinned shared"), SCENARIOS (an extended regex on the names to run; default all), LOAD_SECONDS (per fixed-load
-# step, default 5).
+# step, default 5), ROUNDS (alternating gateway/nginx pairs per scenario, default 1; the row
+# shows the pair with the median CPU ratio), RESULTS_FILE (default bench/RESULTS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_NAME=gateway_vs_nginx
@@ -19,7 +20,8 @@ CONNECTIONS=${CONNECTIONS:-64}
 source bench/wrk_lib.sh
 layouts=${LAYOUTS:-pinned shared}
 load_seconds=${LOAD_SECONDS:-5}
-results=bench/RESULTS.md
+rounds=${ROUNDS:-1}
+results=${RESULTS_FILE:-bench/RESULTS.md}
 plot=bench/latency_vs_load.png
 
 bench_prepare "nginx-light nghttp2-client gnuplot-nox"
@@ -99,21 +101,33 @@ measure() { # measure LAYOUT NAME
 
     local ng_pids
     read -r -a ng_pids <<<"$(bench_children "$proxy_pid")"
-    reset_peak "$gateway_pid"
-    bench_wrk "$name (gateway)" "$duration" "$gateway${s_gw[$name]}" "$conns" "$work/scenario.lua" "$gateway_pid"
-    local g_rps=$W_RPS g_p50=$W_P50 g_p99=$W_P99 g_p999=$W_P999 g_cpu=$W_CPU g_ucpu=$W_UCPU g_err=$W_ERRORS
-    local g_rss
-    g_rss=$(bench_rss_kib VmHWM "$gateway_pid")
-    reset_peak "${ng_pids[@]}"
-    bench_wrk "$name (nginx)" "$duration" "$nginx_url${s_ng[$name]}" "$conns" "$work/scenario.lua" "${ng_pids[@]}"
-    local n_rps=$W_RPS n_p50=$W_P50 n_p99=$W_P99 n_p999=$W_P999 n_cpu=$W_CPU n_ucpu=$W_UCPU n_err=$W_ERRORS
-    local n_rss
-    n_rss=$(bench_rss_kib VmHWM "${ng_pids[@]}")
-    local cpu_ratio rps_ratio
-    cpu_ratio=$(awk -v a="$g_cpu" -v b="$n_cpu" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
-    rps_ratio=$(awk -v a="$g_rps" -v b="$n_rps" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
-    table_rows+=("| $layout | $name | $conns | $(printf '%.0f' "$g_rps") / $(printf '%.0f' "$n_rps") | ${rps_ratio}x | $g_cpu / $n_cpu | **${cpu_ratio}x** | $(bench_ms "$g_p50") / $(bench_ms "$n_p50") | $(bench_ms "$g_p99") / $(bench_ms "$n_p99") | $(bench_ms "$g_p999") / $(bench_ms "$n_p999") | $((g_rss / 1024)) / $((n_rss / 1024)) | $g_err / $n_err |")
-    echo "$BENCH_NAME: [$layout] $name: gateway $g_rps req/s $g_cpu µs/req ($g_ucpu user); nginx $n_rps req/s $n_cpu µs/req ($n_ucpu user); CPU ratio ${cpu_ratio}x" >&2
+    # ROUNDS alternating gateway/nginx pairs; the row is the pair with the median CPU ratio (every
+    # number in it from that one pair), and the ratios of all pairs are listed beside it.
+    local round rows_by_ratio=() ratios=()
+    for ((round = 1; round <= rounds; round++)); do
+        reset_peak "$gateway_pid"
+        bench_wrk "$name (gateway)" "$duration" "$gateway${s_gw[$name]}" "$conns" "$work/scenario.lua" "$gateway_pid"
+        local g_rps=$W_RPS g_p50=$W_P50 g_p99=$W_P99 g_p999=$W_P999 g_cpu=$W_CPU g_ucpu=$W_UCPU g_err=$W_ERRORS
+        local g_rss
+        g_rss=$(bench_rss_kib VmHWM "$gateway_pid")
+        reset_peak "${ng_pids[@]}"
+        bench_wrk "$name (nginx)" "$duration" "$nginx_url${s_ng[$name]}" "$conns" "$work/scenario.lua" "${ng_pids[@]}"
+        local n_rps=$W_RPS n_p50=$W_P50 n_p99=$W_P99 n_p999=$W_P999 n_cpu=$W_CPU n_ucpu=$W_UCPU n_err=$W_ERRORS
+        local n_rss
+        n_rss=$(bench_rss_kib VmHWM "${ng_pids[@]}")
+        local cpu_ratio rps_ratio
+        cpu_ratio=$(awk -v a="$g_cpu" -v b="$n_cpu" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+        rps_ratio=$(awk -v a="$g_rps" -v b="$n_rps" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+        ratios+=("${cpu_ratio}x")
+        rows_by_ratio+=("$cpu_ratio $n_rps #| $layout | $name | $conns | $(printf '%.0f' "$g_rps") / $(printf '%.0f' "$n_rps") | ${rps_ratio}x | $g_cpu / $n_cpu | **${cpu_ratio}x** | $(bench_ms "$g_p50") / $(bench_ms "$n_p50") | $(bench_ms "$g_p99") / $(bench_ms "$n_p99") | $(bench_ms "$g_p999") / $(bench_ms "$n_p999") | $((g_rss / 1024)) / $((n_rss / 1024)) | $g_err / $n_err |")
+        echo "$BENCH_NAME: [$layout] $name (round $round/$rounds): gateway $g_rps req/s $g_cpu µs/req ($g_ucpu user); nginx $n_rps req/s $n_cpu µs/req ($n_ucpu user); CPU ratio ${cpu_ratio}x" >&2
+    done
+    local median
+    median=$(printf '%s\n' "${rows_by_ratio[@]}" | sort -k1,1g | sed -n "$(((rounds + 1) / 2))p")
+    local row=${median#*#}
+    [[ $rounds -gt 1 ]] && row="$row ${ratios[*]} |"
+    table_rows+=("$row")
+    read -r _ n_rps _ <<<"$median"
     last_nginx_rps=$n_rps
 }
 
@@ -254,8 +268,16 @@ bench_gateway_log_head
     echo "**pinned**: process under test on CPU 0 (1 worker each); wrk, upstream and Redis on CPU 1."
     echo "**shared**: nothing pinned, 2 workers each."
     echo
-    echo "| layout | scenario | connections | req/s | req/s ratio | CPU µs/req | CPU ratio | p50 | p99 | p99.9 | peak RSS MiB | errors |"
-    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    if [[ $rounds -gt 1 ]]; then
+        echo "Each row is the median of $rounds alternating gateway/nginx pairs by CPU ratio (every number"
+        echo "in the row from that pair); the last column lists the CPU ratios of all pairs."
+        echo
+        echo "| layout | scenario | connections | req/s | req/s ratio | CPU µs/req | CPU ratio | p50 | p99 | p99.9 | peak RSS MiB | errors | CPU ratio of each pair |"
+        echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    else
+        echo "| layout | scenario | connections | req/s | req/s ratio | CPU µs/req | CPU ratio | p50 | p99 | p99.9 | peak RSS MiB | errors |"
+        echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    fi
     printf '%s\n' "${table_rows[@]}"
     echo
     if [[ ${#load_rows[@]} -gt 0 ]]; then

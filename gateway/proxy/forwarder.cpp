@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <optional>
 
 namespace portcullis::proxy {
@@ -96,21 +97,43 @@ bool wants_continue(const RequestParser& rp) {
            beast::iequals(req[http::field::expect], "100-continue");
 }
 
-/// Sends all of `out` under `timeout` (a fresh deadline: whatever deadline the stream had, say
-/// the client's header deadline, no longer applies): at once when the socket takes it (the usual
-/// case, with no asynchronous operation to schedule), the rest asynchronously.
+/// Sets Content-Length on a header whose hop-by-hop fields (Transfer-Encoding among them) were
+/// stripped: directly, without Beast's setter re-reading Transfer-Encoding.
+void set_content_length(http::fields& fields, std::uint64_t length) {
+    char digits[20];
+    const auto end = std::to_chars(digits, digits + sizeof digits, length).ptr;
+    fields.set(http::field::content_length, std::string_view(digits, end - digits));
+}
+
+/// Starts sending `out` under `timeout` (a fresh deadline: whatever deadline the stream had, say
+/// the client's header deadline, no longer applies): writes what the socket takes at once, the
+/// usual case, with no asynchronous operation to schedule and no coroutine frame. Returns the
+/// bytes written; `send_rest` finishes when that is less than all of `out` and `ec` is clear.
 template <class Buffers>
-awaitable<error_code> send_all(TcpStream& stream, const Buffers& out, Clock::duration timeout) {
+std::size_t
+send_now(TcpStream& stream, const Buffers& out, Clock::duration timeout, error_code& ec) {
     stream.expires_after(timeout);
-    error_code ec;
-    const std::size_t sent = stream.write_now(out, ec);
-    if (ec || sent == asio::buffer_size(out)) {
-        co_return ec;
-    }
+    return stream.write_now(out, ec);
+}
+
+/// Sends what `send_now` left of `out`, under the deadline it set.
+template <class Buffers>
+awaitable<error_code> send_rest(TcpStream& stream, const Buffers& out, std::size_t sent) {
     beast::buffers_suffix<Buffers> rest{out};
     rest.consume(sent);
     auto [wec, wn] = co_await asio::async_write(stream, rest, use_nothrow);
     co_return wec;
+}
+
+/// Sends all of `out` under `timeout`: `send_now`, then `send_rest` when needed.
+template <class Buffers>
+awaitable<error_code> send_all(TcpStream& stream, const Buffers& out, Clock::duration timeout) {
+    error_code ec;
+    const std::size_t sent = send_now(stream, out, timeout, ec);
+    if (ec || sent == asio::buffer_size(out)) {
+        co_return ec;
+    }
+    co_return co_await send_rest(stream, out, sent);
 }
 
 /// Sends "100 Continue"; false when the client is gone.
@@ -224,9 +247,12 @@ awaitable<ForwardResult> send_transformed(server::ClientConnection& client,
     }
     strip_hop_by_hop(res, {http::field::content_length});
     const bool keep_client = client_keep_alive && !client.worker.draining();
-    res.content_length(body.size());
+    set_content_length(res, body.size());
     res.version(11);
-    res.keep_alive(keep_client);
+    if (!keep_client) {
+        // Connection was stripped above, and 1.1 keeps the connection open by default.
+        res.set(http::field::connection, "close");
+    }
 
     ForwardResult result;
     result.status = res.result_int();
@@ -331,16 +357,16 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     if (buffered) {
         // Sent whole with its length (also when a step emptied it, if the client sent one).
         if (!plan.buffered_body->empty() || content_length || chunked_body) {
-            req.content_length(plan.buffered_body->size());
+            set_content_length(req, plan.buffered_body->size());
         }
     } else if (has_body) {
         if (chunked_body) {
             req.chunked(true);
         } else if (content_length) {
-            req.content_length(*content_length);
+            set_content_length(req, *content_length);
         }
     } else if (content_length || chunked_body) {
-        req.content_length(content_length.value_or(0)); // an announced empty body
+        set_content_length(req, content_length.value_or(0)); // an announced empty body
     }
     const bool retryable = !has_body && is_idempotent(req.method());
     // A Content-Length body still to come from the client is relayed as raw bytes (no parsing):
@@ -401,7 +427,10 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
                     std::min<std::uint64_t>(*content_length, pending.size()));
                 out[1] = asio::buffer(pending.data(), first);
             }
-            wec = co_await send_all(up->stream, out, write_timeout);
+            const std::size_t sent = send_now(up->stream, out, write_timeout, wec);
+            if (!wec && sent < asio::buffer_size(out)) {
+                wec = co_await send_rest(up->stream, out, sent);
+            }
         }
         if (wec) {
             if (retryable && up->reused && attempt == 0) {
@@ -537,7 +566,7 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     const bool keep_client = client_keep_alive && !client.worker.draining();
     if (res_has_body) {
         if (res_length) {
-            res.content_length(*res_length);
+            set_content_length(res, *res_length);
         } else {
             res.chunked(true); // chunked or EOF-delimited upstream: chunked to the client
         }
@@ -545,7 +574,10 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
         res.set(http::field::content_length, bodyless_length);
     }
     res.version(11);
-    res.keep_alive(keep_client);
+    if (!keep_client) {
+        // Connection was stripped above, and 1.1 keeps the connection open by default.
+        res.set(http::field::connection, "close");
+    }
     result.status = res.result_int();
 
     bool upstream_done = resp->is_done();
@@ -561,7 +593,11 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
         std::array<asio::const_buffer, 2> out;
         out[0] = asio::buffer(client.head);
         out[1] = asio::buffer(pending.data(), first);
-        const error_code hwec = co_await send_all(client.stream, out, write_timeout);
+        error_code hwec;
+        const std::size_t sent = send_now(client.stream, out, write_timeout, hwec);
+        if (!hwec && sent < asio::buffer_size(out)) {
+            hwec = co_await send_rest(client.stream, out, sent);
+        }
         if (hwec) {
             result.error = "client_gone";
             co_return result;
