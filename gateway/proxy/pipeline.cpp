@@ -249,7 +249,8 @@ class ResponseSteps final : public BeforeResponse {
         }
         done_ = true;
         const nlohmann::json* meta = stored_ ? &stored_->session.meta_data() : nullptr;
-        if (response_headers != nullptr && transforms_ != nullptr) {
+        if (response_headers != nullptr && transforms_ != nullptr &&
+            transforms_->headers.has_response_ops()) {
             std::string storage;
             const auto subject =
                 transform::match_subject(path_, listen_prefix_, *transforms_, storage);

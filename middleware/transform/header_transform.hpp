@@ -37,6 +37,13 @@ struct HeaderTransforms {
     std::vector<Endpoint<HeaderOps>> response_endpoints; // transform_response_headers
     HeaderOps legacy_injector; // response_processors[name=header_injector].options, merged
     bool ignore_canonical = false;
+
+    /// Whether any response header change is configured (else there is nothing to match).
+    bool has_response_ops() const noexcept {
+        return !response_endpoints.empty() ||
+               (!response_global_disabled &&
+                (!response_global.empty() || !legacy_injector.empty()));
+    }
 };
 
 /// Compiles the header transforms of `version` of `api`:
