@@ -235,6 +235,8 @@ GatewayConfig parse_gateway_config(std::string_view text, const std::string& fil
     root.read("listen_address", config.listen_address);
     read_port(root, "listen_port", config.listen_port);
     root.read("secret", config.secret);
+    root.read("node_secret", config.node_secret);
+    root.read("allow_insecure_configs", config.allow_insecure_configs);
     root.read("app_path", config.app_path);
     root.read("middleware_path", config.middleware_path);
     config.storage = read_storage(root.object("storage"));

@@ -79,6 +79,8 @@ struct GatewayConfig {
     std::string listen_address; // empty = all interfaces
     int listen_port = 8080;
     std::string secret;
+    std::string node_secret;             // signs cluster notifications (Redis pub/sub)
+    bool allow_insecure_configs = false; // accept unsigned cluster notifications
     std::string app_path = "./apps";
     std::string middleware_path = "./middleware";
     StorageConfig storage;

@@ -1,5 +1,6 @@
 #include "gateway/runtime.hpp"
 
+#include "gateway/cluster/cluster_subscriber.hpp"
 #include "gateway/common/asio.hpp"
 #include "gateway/server/worker.hpp"
 
@@ -68,7 +69,13 @@ int Runtime::run() {
                  PORTCULLIS_VERSION, address.to_string(), port, count,
                  state->router->apis().size());
 
+    // Cluster notifications (reloads, key changes made through other nodes) over Redis pub/sub.
+    cluster::ClusterSubscriber subscriber{
+        config_, [this](const cluster::Notification& n) { on_notification(n); }};
+    subscriber.start();
+
     main_ioc.run();
+    subscriber.stop();
     spdlog::info("signal {} received: draining (deadline {}s)", received,
                  opts.drain_timeout.count());
     for (auto& worker : workers_) {
@@ -79,6 +86,30 @@ int Runtime::run() {
     }
     spdlog::info("stopped");
     return 0;
+}
+
+void Runtime::on_notification(const cluster::Notification& notification) {
+    switch (cluster::action_for(notification.command)) {
+    case cluster::Action::reload:
+        spdlog::info("cluster notification {}: reloading APIs and policies", notification.command);
+        control_->reload();
+        break;
+    case cluster::Action::flush_keys: {
+        std::vector<std::string> storage_keys;
+        for (const auto& key : cluster::flushed_keys(notification.payload)) {
+            storage_keys.push_back("apikey-" + key);
+        }
+        spdlog::debug("cluster notification {}: {} key(s) changed", notification.command,
+                      storage_keys.size());
+        for (auto& worker : workers_) {
+            worker->forget_sessions(storage_keys);
+        }
+        break;
+    }
+    case cluster::Action::ignore:
+        spdlog::debug("cluster notification {} ignored", notification.command);
+        break;
+    }
 }
 
 } // namespace portcullis

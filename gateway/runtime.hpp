@@ -2,6 +2,7 @@
 
 #include "config/gateway_config.hpp"
 #include "gateway/control_plane.hpp"
+#include "middleware/cluster/notification.hpp"
 
 #include <memory>
 #include <vector>
@@ -24,6 +25,9 @@ class Runtime {
     int run();
 
   private:
+    /// What a cluster notification asks of this node (on the subscriber's thread).
+    void on_notification(const cluster::Notification& notification);
+
     std::shared_ptr<const config::GatewayConfig> config_;
     std::unique_ptr<ControlPlane> control_;
     std::vector<std::unique_ptr<server::Worker>> workers_;

@@ -8,6 +8,7 @@
 #include "gateway/server/client_connection.hpp"
 #include "gateway/server/worker.hpp"
 #include "middleware/auth/auth_token.hpp"
+#include "middleware/cluster/notification.hpp"
 #include "middleware/core/error_reply.hpp"
 #include "middleware/core/session_ttl.hpp"
 #include "middleware/core/text.hpp"
@@ -282,6 +283,36 @@ awaitable<ApiReply> get_key(server::Worker& worker,
     co_return ApiReply{http::status::ok, doc.dump()};
 }
 
+/// Publishes `notification` to every node of the cluster (this one included) on Tyk's channel.
+/// Returns how many nodes received it; 0 when Redis could not take it (logged).
+awaitable<std::int64_t> publish(server::Worker& worker,
+                                const config::GatewayConfig& cfg,
+                                cluster::Notification notification) {
+    std::vector<std::string> command{"PUBLISH", std::string(cluster::kChannel),
+                                     cluster::encode(notification, cfg.node_secret)};
+    auto [ec, reply] = co_await worker.redis().command(std::move(command));
+    if (ec) {
+        spdlog::warn("cluster notification {} not sent: {}", notification.command, ec.message());
+        co_return 0;
+    }
+    co_return reply.integer;
+}
+
+/// Tells every node that the session at `storage_key` changed or went (Tyk's
+/// KeySpaceUpdateNotification, naming the key as stored). Best effort: a node that misses it
+/// still reads the session from Redis on every request.
+awaitable<void> notify_key_change(server::Worker& worker,
+                                  const config::GatewayConfig& cfg,
+                                  std::string storage_key) {
+    constexpr std::string_view kPrefix = "apikey-";
+    if (storage_key.starts_with(kPrefix)) {
+        storage_key.erase(0, kPrefix.size());
+    }
+    cluster::Notification notification{std::string(cluster::kKeySpaceUpdate),
+                                       std::move(storage_key)};
+    co_await publish(worker, cfg, std::move(notification));
+}
+
 awaitable<ApiReply> update_key(server::Worker& worker,
                                std::shared_ptr<const GatewayState> state,
                                std::string key,
@@ -343,6 +374,7 @@ awaitable<ApiReply> update_key(server::Worker& worker,
             spdlog::warn("key update: quota counters not reset: {}", reset_ec.message());
         }
     }
+    co_await notify_key_change(worker, cfg, storage);
     co_return action_reply(key, "modified");
 }
 
@@ -361,6 +393,7 @@ awaitable<ApiReply> delete_key(server::Worker& worker,
     }
     std::vector<std::string> keys;
     keys.push_back(*storage_key_for(cfg, key, hashed));
+    std::string storage = keys.front();
     const std::string key_hash = hashed || !cfg.hash_keys ? key : keys::hash_key(key);
     keys.push_back("quota-" + key_hash);
     auto [ec, removed] = co_await worker.sessions().remove(std::move(keys));
@@ -370,6 +403,7 @@ awaitable<ApiReply> delete_key(server::Worker& worker,
     if (removed == 0) {
         co_return error_reply(http::status::not_found, "There is no such key found");
     }
+    co_await notify_key_change(worker, cfg, std::move(storage));
     co_return action_reply(key, "deleted");
 }
 
@@ -740,6 +774,16 @@ route(server::Worker& worker, std::shared_ptr<const GatewayState> state, ApiRequ
     if (head == "reload") {
         if (req.method != http::verb::get) {
             co_return error_reply(http::status::method_not_allowed, "Method not supported");
+        }
+        if (req.segments.size() > 1 && req.segments[1] == "group") {
+            // Every node reloads when the notification reaches it, this one included; when
+            // nobody could be told (Redis down, no subscriber yet), this node reloads alone.
+            cluster::Notification group{std::string(cluster::kGroupReload), std::string()};
+            const std::int64_t told = co_await publish(worker, *state->config, std::move(group));
+            if (told == 0) {
+                worker.control().reload();
+            }
+            co_return status_reply(http::status::ok, "ok", "");
         }
         worker.control().reload();
         co_return status_reply(http::status::ok, "ok", "");

@@ -2,6 +2,8 @@
 
 #include "config/target_url.hpp"
 #include "gateway/common/asio.hpp"
+#include "gateway/common/blocking_resolve.hpp"
+#include "gateway/redis/blocking_redis.hpp"
 #include "middleware/core/session.hpp"
 #include "middleware/core/session_ttl.hpp"
 #include "middleware/core/text.hpp"
@@ -56,14 +58,10 @@ using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
+using redis::BlockingRedis;
+using redis::ReplyPtr;
 
 constexpr std::size_t kMaxResponseHeaderBytes = 64 * 1024;
-/// After a failed Redis connect, calls fail at once for this long instead of each waiting for
-/// a connect timeout (a blackholed Redis would otherwise cost every call its whole wait).
-constexpr auto kRedisReconnectBackoff = std::chrono::milliseconds(200);
-/// Host name lookups run on helper threads the call can stop waiting for; at most this many may
-/// be outstanding in the process (a hung resolver must not pile up threads).
-constexpr int kMaxPendingLookups = 16;
 /// Grace for handlers still queued after the deadline closed the socket.
 constexpr auto kDrainLimit = std::chrono::milliseconds(100);
 
@@ -184,85 +182,6 @@ std::string form_encode(const std::vector<std::pair<std::string, std::string>>& 
         out += transform::query_escape(v);
     }
     return out;
-}
-
-// ---- host name resolution bounded by the deadline --------------------------------------------
-
-std::atomic<int> g_pending_lookups{0};
-
-struct LookupState {
-    std::mutex mutex;
-    std::condition_variable done_cv;
-    bool done = false;
-    int status = 0;
-    std::vector<tcp::endpoint> endpoints;
-};
-
-/// The addresses of `host` (an IP literal is used as is). getaddrinfo cannot be interrupted, so
-/// it runs on a detached helper thread: at the deadline the caller gives up and the thread
-/// finishes on its own. Empty with `error` set on failure.
-std::vector<tcp::endpoint>
-resolve(const std::string& host, std::uint16_t port, Clock::time_point until, std::string& error) {
-    error_code ec;
-    const auto address = asio::ip::make_address(host, ec);
-    if (!ec) {
-        return {tcp::endpoint(address, port)};
-    }
-    if (Clock::now() >= until) {
-        error = "timeout resolving host";
-        return {};
-    }
-    if (g_pending_lookups.fetch_add(1) >= kMaxPendingLookups) {
-        g_pending_lookups.fetch_sub(1);
-        error = "too many host name lookups in progress";
-        return {};
-    }
-    auto state = std::make_shared<LookupState>();
-    try {
-        std::thread([state, host, port] {
-            addrinfo hints{};
-            hints.ai_family = AF_UNSPEC;
-            hints.ai_socktype = SOCK_STREAM;
-            addrinfo* found = nullptr;
-            const int status =
-                ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
-            std::vector<tcp::endpoint> endpoints;
-            for (const addrinfo* p = found; status == 0 && p != nullptr; p = p->ai_next) {
-                if ((p->ai_family == AF_INET || p->ai_family == AF_INET6) &&
-                    p->ai_addrlen <= sizeof(sockaddr_storage)) {
-                    tcp::endpoint endpoint;
-                    std::memcpy(endpoint.data(), p->ai_addr, p->ai_addrlen);
-                    endpoint.resize(p->ai_addrlen);
-                    endpoints.push_back(endpoint);
-                }
-            }
-            if (found != nullptr) {
-                ::freeaddrinfo(found);
-            }
-            {
-                std::lock_guard lock(state->mutex);
-                state->status = status;
-                state->endpoints = std::move(endpoints);
-                state->done = true;
-            }
-            state->done_cv.notify_all();
-            g_pending_lookups.fetch_sub(1);
-        }).detach();
-    } catch (const std::system_error&) {
-        g_pending_lookups.fetch_sub(1);
-        error = "cannot start host name lookup";
-        return {};
-    }
-    std::unique_lock lock(state->mutex);
-    if (!state->done_cv.wait_until(lock, until, [&] { return state->done; })) {
-        error = "timeout resolving host";
-        return {};
-    }
-    if (state->status != 0 || state->endpoints.empty()) {
-        error = "cannot resolve host";
-        return {};
-    }
-    return std::move(state->endpoints);
 }
 
 // ---- HTTP ---------------------------------------------------------------------------------------
@@ -426,7 +345,7 @@ HttpOutcome exchange_once(const config::TargetUrl& url,
                           ssl::context* tls,
                           std::size_t body_limit) {
     std::string error;
-    const auto endpoints = resolve(url.host, url.port, deadline, error);
+    const auto endpoints = blocking_resolve(url.host, url.port, deadline, error);
     if (endpoints.empty()) {
         return failed(error);
     }
@@ -538,237 +457,6 @@ std::string first_header(const Json& headers, const char* name) {
     }
     return it->front().get<std::string>();
 }
-
-// ---- Redis --------------------------------------------------------------------------------------
-
-struct ReplyDeleter {
-    void operator()(redisReply* reply) const { freeReplyObject(reply); }
-};
-using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
-
-/// hiredis writes with write(2): a peer that closed the connection would raise SIGPIPE, which
-/// kills the process unless ignored. Blocks it on this thread and swallows one raised meanwhile.
-class SigpipeGuard {
-  public:
-    SigpipeGuard() {
-        sigemptyset(&pipe_);
-        sigaddset(&pipe_, SIGPIPE);
-        sigset_t pending;
-        sigemptyset(&pending);
-        sigpending(&pending);
-        was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-        pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
-    }
-    ~SigpipeGuard() {
-        if (!was_pending_) {
-            sigset_t pending;
-            sigemptyset(&pending);
-            sigpending(&pending);
-            if (sigismember(&pending, SIGPIPE) == 1) {
-                const timespec zero{0, 0};
-                sigtimedwait(&pipe_, nullptr, &zero);
-            }
-        }
-        pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-    }
-    SigpipeGuard(const SigpipeGuard&) = delete;
-    SigpipeGuard& operator=(const SigpipeGuard&) = delete;
-
-  private:
-    sigset_t pipe_{};
-    sigset_t old_{};
-    bool was_pending_ = false;
-};
-
-/// One blocking hiredis connection, opened on first use, dropped after any I/O error or timeout
-/// (the next call reconnects) and when the storage settings change.
-class BlockingRedis {
-  public:
-    BlockingRedis() = default;
-    ~BlockingRedis() { close(); }
-    BlockingRedis(const BlockingRedis&) = delete;
-    BlockingRedis& operator=(const BlockingRedis&) = delete;
-
-    /// Runs one command. Null with `error` set when Redis could not answer in time or answered
-    /// with an error reply.
-    ReplyPtr run(const config::StorageConfig& cfg,
-                 const std::vector<std::string>& args,
-                 Deadline deadline,
-                 std::string& error) {
-        if (!ensure(cfg, deadline, error)) {
-            return nullptr;
-        }
-        return send(cfg, args, deadline, error);
-    }
-
-  private:
-    static std::chrono::steady_clock::duration storage_timeout(const config::StorageConfig& cfg) {
-        return std::chrono::seconds(cfg.timeout > 0 ? cfg.timeout : 5);
-    }
-
-    /// min(deadline, now + storage timeout); nullopt when the deadline has passed.
-    static std::optional<Clock::time_point> wait_limit(const config::StorageConfig& cfg,
-                                                       Deadline deadline) {
-        const auto now = Clock::now();
-        if (now >= deadline) {
-            return std::nullopt;
-        }
-        return std::min(deadline, now + storage_timeout(cfg));
-    }
-
-    static timeval to_timeval(Clock::duration d) {
-        const auto us = std::max<std::int64_t>(
-            1000, std::chrono::duration_cast<std::chrono::microseconds>(d).count());
-        timeval tv{};
-        tv.tv_sec = static_cast<time_t>(us / 1000000);
-        tv.tv_usec = static_cast<suseconds_t>(us % 1000000);
-        return tv;
-    }
-
-    static std::string settings_of(const config::StorageConfig& cfg) {
-        return cfg.host + '\n' + std::to_string(cfg.port) + '\n' + cfg.username + '\n' +
-               cfg.password + '\n' + std::to_string(cfg.database);
-    }
-
-    void close() {
-        if (ctx_ != nullptr) {
-            redisFree(ctx_);
-            ctx_ = nullptr;
-        }
-    }
-
-    bool ensure(const config::StorageConfig& cfg, Deadline deadline, std::string& error) {
-        const std::string settings = settings_of(cfg);
-        if (ctx_ != nullptr && settings == settings_) {
-            return true;
-        }
-        close();
-        if (Clock::now() < retry_after_ && settings == settings_) {
-            error = "Redis unavailable";
-            return false;
-        }
-        settings_ = settings;
-        const auto limit = wait_limit(cfg, deadline);
-        if (!limit) {
-            error = "deadline exceeded";
-            return false;
-        }
-        if (!connect(cfg, *limit, deadline, error)) {
-            close();
-            retry_after_ = Clock::now() + kRedisReconnectBackoff;
-            return false;
-        }
-        return true;
-    }
-
-    bool connect(const config::StorageConfig& cfg,
-                 Clock::time_point limit,
-                 Deadline deadline,
-                 std::string& error) {
-        if (cfg.port <= 0 || cfg.port > 65535) {
-            error = "invalid Redis port";
-            return false;
-        }
-        const auto endpoints =
-            resolve(cfg.host, static_cast<std::uint16_t>(cfg.port), limit, error);
-        if (endpoints.empty()) {
-            error = "Redis host: " + error;
-            return false;
-        }
-        // Each address in turn (a name may resolve to ::1 first while Redis listens on IPv4).
-        for (const auto& endpoint : endpoints) {
-            close();
-            if (Clock::now() >= limit) {
-                error = "Redis connect timeout";
-                return false;
-            }
-            const std::string ip = endpoint.address().to_string();
-            {
-                SigpipeGuard guard;
-                ctx_ =
-                    redisConnectWithTimeout(ip.c_str(), cfg.port, to_timeval(limit - Clock::now()));
-            }
-            if (ctx_ == nullptr) {
-                error = "Redis connect failed";
-            } else if (ctx_->err != 0) {
-                error = std::string("Redis connect failed: ") + ctx_->errstr;
-            } else {
-                error.clear();
-                break;
-            }
-        }
-        if (ctx_ == nullptr || ctx_->err != 0) {
-            return false;
-        }
-        if (!cfg.password.empty()) {
-            std::vector<std::string> auth{"AUTH"};
-            if (!cfg.username.empty()) {
-                auth.push_back(cfg.username);
-            }
-            auth.push_back(cfg.password);
-            if (!send(cfg, auth, deadline, error)) {
-                error = "Redis AUTH failed: " + error;
-                return false;
-            }
-        }
-        if (cfg.database != 0) {
-            if (!send(cfg, {"SELECT", std::to_string(cfg.database)}, deadline, error)) {
-                error = "Redis SELECT failed: " + error;
-                return false;
-            }
-        }
-        return true;
-    }
-
-    ReplyPtr send(const config::StorageConfig& cfg,
-                  const std::vector<std::string>& args,
-                  Deadline deadline,
-                  std::string& error) {
-        const auto limit = wait_limit(cfg, deadline);
-        if (!limit) {
-            error = "deadline exceeded";
-            return nullptr;
-        }
-        std::vector<const char*> argv;
-        std::vector<std::size_t> lengths;
-        for (const auto& arg : args) {
-            argv.push_back(arg.data());
-            lengths.push_back(arg.size());
-        }
-        void* raw = nullptr;
-        int saved_errno = 0;
-        {
-            SigpipeGuard guard;
-            if (redisSetTimeout(ctx_, to_timeval(*limit - Clock::now())) != REDIS_OK) {
-                error = "Redis connection unusable";
-                close();
-                return nullptr;
-            }
-            raw =
-                redisCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lengths.data());
-            saved_errno = errno;
-        }
-        ReplyPtr reply(static_cast<redisReply*>(raw));
-        if (!reply) {
-            const bool timed_out =
-                ctx_->err == REDIS_ERR_IO &&
-                (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK || saved_errno == EINTR);
-            error = timed_out ? std::string("Redis timeout")
-                              : std::string("Redis I/O error: ") + ctx_->errstr;
-            close();
-            return nullptr;
-        }
-        if (reply->type == REDIS_REPLY_ERROR) {
-            error = std::string(reply->str, reply->len);
-            return nullptr;
-        }
-        return reply;
-    }
-
-    redisContext* ctx_ = nullptr;
-    std::string settings_;
-    Clock::time_point retry_after_{};
-};
 
 std::optional<std::string> reply_string(const redisReply* reply) {
     if (reply != nullptr &&

@@ -106,6 +106,14 @@ void Worker::set_state(std::shared_ptr<const GatewayState> state) {
     asio::post(ioc_, [this, state = std::move(state)]() mutable { state_ = std::move(state); });
 }
 
+void Worker::forget_sessions(std::vector<std::string> storage_keys) {
+    asio::post(ioc_, [this, keys = std::move(storage_keys)] {
+        for (const auto& key : keys) {
+            sessions_->forget(key);
+        }
+    });
+}
+
 void Worker::begin_drain(std::chrono::steady_clock::duration deadline) {
     asio::post(ioc_, [this, deadline] { drain_now(deadline); });
 }

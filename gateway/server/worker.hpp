@@ -11,7 +11,9 @@
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace portcullis {
 class ControlPlane;
@@ -55,6 +57,8 @@ class Worker {
     void begin_drain(std::chrono::steady_clock::duration deadline);
     /// Thread-safe: requests started after this see `state`.
     void set_state(std::shared_ptr<const GatewayState> state);
+    /// Thread-safe: drops what this worker keeps of the sessions at `storage_keys`.
+    void forget_sessions(std::vector<std::string> storage_keys);
     void join();
 
     // Worker-thread API.

@@ -68,6 +68,9 @@ class SessionStore {
     /// Deletes keys; returns how many existed.
     awaitable<std::pair<error_code, std::int64_t>> remove(std::vector<std::string> keys);
 
+    /// Drops the parse kept for `storage_key` (a cluster notification said it changed).
+    void forget(const std::string& storage_key) { parsed_.erase(storage_key); }
+
     static constexpr int kMaxSaveAttempts = 64;
     /// Parsed sessions kept per worker; the cache is emptied when it reaches this size.
     static constexpr std::size_t kParsedCacheEntries = 4096;
