@@ -126,6 +126,11 @@ PortcullisOptions read_portcullis_options(const JsonReader& reader) {
     read_seconds(reader, "drain_timeout", options.drain_timeout);
     read_log_level(reader, "log_level", options.log_level);
     read_log_level(reader, "access_log", options.access_log);
+    reader.read("access_log_format", options.access_log_format);
+    if (options.access_log_format != "text" && options.access_log_format != "json") {
+        reader.fail("access_log_format", "must be \"text\" or \"json\"");
+    }
+    reader.read("metrics_address", options.metrics_address);
     reader.read("test_hooks", options.test_hooks);
     reader.read("rate_limiter_fail_open", options.rate_limiter_fail_open);
     read_size(reader, "jsvm_max_heap_bytes", options.jsvm_max_heap_bytes);

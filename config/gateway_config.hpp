@@ -62,6 +62,9 @@ struct PortcullisOptions {
     Seconds drain_timeout{10};                   // SIGTERM: time for in-flight requests
     std::string log_level = "info";              // trace|debug|info|warn|error|off
     std::string access_log = "info";             // level of per-request lines, or "off"
+    std::string access_log_format = "text";      // "text" or "json" (one JSON object per line)
+    /// "IP:port" where GET /metrics answers in Prometheus format; empty: no metrics listener.
+    std::string metrics_address;
     /// Test-only request hooks (header `X-Portcullis-Test-Meta: key=value` sets a metadata key
     /// through the save-back path). Never enable in production.
     bool test_hooks = false;

@@ -67,6 +67,7 @@ std::shared_ptr<const GatewayState> ControlPlane::reload() {
     for (auto* worker : workers_) {
         worker->set_state(current_);
     }
+    reloads_.fetch_add(1, std::memory_order_relaxed);
     spdlog::info("reload: {} API(s) loaded", current_->router->apis().size());
     return current_;
 }

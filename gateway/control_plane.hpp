@@ -2,6 +2,8 @@
 
 #include "gateway/gateway_state.hpp"
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -28,11 +30,14 @@ class ControlPlane {
     /// Re-reads the API definitions and policies and gives the new snapshot to every worker;
     /// requests in flight finish on the snapshot they started with, connections stay open.
     std::shared_ptr<const GatewayState> reload();
+    /// Reloads since start.
+    std::uint64_t reloads() const noexcept { return reloads_.load(std::memory_order_relaxed); }
 
   private:
     mutable std::mutex mutex_;
     std::shared_ptr<const GatewayState> current_;
     std::vector<server::Worker*> workers_;
+    std::atomic<std::uint64_t> reloads_{0};
 };
 
 } // namespace portcullis

@@ -2,11 +2,16 @@
 
 #include "gateway/cluster/cluster_subscriber.hpp"
 #include "gateway/common/asio.hpp"
+#include "gateway/metrics/metrics_server.hpp"
 #include "gateway/server/worker.hpp"
 
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
 #include <thread>
 
 namespace portcullis {
@@ -74,6 +79,27 @@ int Runtime::run() {
         config_, [this](const cluster::Notification& n) { on_notification(n); }};
     subscriber.start();
 
+    // Prometheus metrics on their own address (never the public listener), when configured.
+    std::optional<metrics::MetricsServer> metrics_server;
+    if (!opts.metrics_address.empty()) {
+        metrics_server.emplace(main_ioc, [this] { return collect_metrics(); });
+        try {
+            metrics_server->listen(opts.metrics_address);
+        } catch (const std::exception& e) {
+            spdlog::critical("cannot serve metrics on {}: {}", opts.metrics_address, e.what());
+            for (auto& worker : workers_) {
+                worker->begin_drain(std::chrono::seconds(0));
+            }
+            for (auto& worker : workers_) {
+                worker->join();
+            }
+            return 1;
+        }
+        metrics_server->start();
+        spdlog::info("metrics on http://{}/metrics (port {})", opts.metrics_address,
+                     metrics_server->local_port());
+    }
+
     main_ioc.run();
     subscriber.stop();
     spdlog::info("signal {} received: draining (deadline {}s)", received,
@@ -88,7 +114,34 @@ int Runtime::run() {
     return 0;
 }
 
+std::string Runtime::collect_metrics() {
+    struct Gather {
+        std::mutex mutex;
+        std::condition_variable cv;
+        std::size_t pending = 0;
+        metrics::Snapshot merged;
+    };
+    auto gather = std::make_shared<Gather>();
+    gather->pending = workers_.size();
+    for (auto& worker : workers_) {
+        worker->snapshot_metrics([gather](metrics::Snapshot snapshot) {
+            std::lock_guard lock(gather->mutex);
+            gather->merged.merge(snapshot);
+            --gather->pending;
+            gather->cv.notify_all();
+        });
+    }
+    std::unique_lock lock(gather->mutex);
+    if (!gather->cv.wait_for(lock, std::chrono::seconds(2), [&] { return gather->pending == 0; })) {
+        spdlog::warn("metrics: {} worker(s) did not answer in time", gather->pending);
+    }
+    const metrics::ProcessFigures process{control_->reloads(), notifications_.load(),
+                                          static_cast<unsigned>(workers_.size())};
+    return metrics::render(gather->merged, process);
+}
+
 void Runtime::on_notification(const cluster::Notification& notification) {
+    notifications_.fetch_add(1, std::memory_order_relaxed);
     switch (cluster::action_for(notification.command)) {
     case cluster::Action::reload:
         spdlog::info("cluster notification {}: reloading APIs and policies", notification.command);

@@ -4,7 +4,10 @@
 #include "gateway/control_plane.hpp"
 #include "middleware/cluster/notification.hpp"
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace portcullis {
@@ -27,10 +30,14 @@ class Runtime {
   private:
     /// What a cluster notification asks of this node (on the subscriber's thread).
     void on_notification(const cluster::Notification& notification);
+    /// GET /metrics: every worker's counters (each copied on its own thread, waited for at
+    /// most 2 s) merged, with the process figures.
+    std::string collect_metrics();
 
     std::shared_ptr<const config::GatewayConfig> config_;
     std::unique_ptr<ControlPlane> control_;
     std::vector<std::unique_ptr<server::Worker>> workers_;
+    std::atomic<std::uint64_t> notifications_{0};
 };
 
 } // namespace portcullis

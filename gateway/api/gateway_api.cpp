@@ -776,13 +776,12 @@ route(server::Worker& worker, std::shared_ptr<const GatewayState> state, ApiRequ
             co_return error_reply(http::status::method_not_allowed, "Method not supported");
         }
         if (req.segments.size() > 1 && req.segments[1] == "group") {
-            // Every node reloads when the notification reaches it, this one included; when
-            // nobody could be told (Redis down, no subscriber yet), this node reloads alone.
+            // This node reloads before answering (as /tyk/reload), then every node reloads when
+            // the notification reaches it (this one again: harmless, and Tyk's messages carry
+            // no sender to tell).
+            worker.control().reload();
             cluster::Notification group{std::string(cluster::kGroupReload), std::string()};
-            const std::int64_t told = co_await publish(worker, *state->config, std::move(group));
-            if (told == 0) {
-                worker.control().reload();
-            }
+            co_await publish(worker, *state->config, std::move(group));
             co_return status_reply(http::status::ok, "ok", "");
         }
         worker.control().reload();

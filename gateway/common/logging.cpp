@@ -8,6 +8,7 @@ namespace {
 
 std::shared_ptr<spdlog::logger> g_access = std::make_shared<spdlog::logger>("access");
 spdlog::level::level_enum g_access_level = spdlog::level::off;
+bool g_access_json = false;
 
 } // namespace
 
@@ -41,7 +42,10 @@ void init(const config::PortcullisOptions& options) {
 
     g_access = std::make_shared<spdlog::logger>("access",
                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
-    g_access->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z access %v");
+    g_access_json = options.access_log_format == "json";
+    // JSON lines: the message is the members after "time" (see access_json()).
+    g_access->set_pattern(g_access_json ? R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z",%v})"
+                                        : "%Y-%m-%dT%H:%M:%S.%e%z access %v");
     g_access_level = parse_level(options.access_log);
     g_access->set_level(g_access_level);
 }
@@ -52,6 +56,10 @@ spdlog::logger& access() {
 
 spdlog::level::level_enum access_level() {
     return g_access_level;
+}
+
+bool access_json() {
+    return g_access_json;
 }
 
 std::string obfuscate_key(std::string_view key) {

@@ -21,6 +21,10 @@ spdlog::logger& access();
 /// The access log level, or spdlog::level::off.
 spdlog::level::level_enum access_level();
 
+/// Whether access lines are JSON objects (`portcullis.access_log_format` "json"): the logger
+/// writes `{"time":...,` and the message must be the remaining members and no closing brace.
+bool access_json();
+
 /// Tyk's key obfuscation for logs: only the last four characters, "****abcd".
 std::string obfuscate_key(std::string_view key);
 

@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <unordered_map>
 
 namespace portcullis::proxy {
@@ -95,11 +96,32 @@ void log_access(const server::ClientConnection& conn,
                 Clock::duration upstream,
                 Clock::duration total,
                 const char* error) {
+    using Seconds = std::chrono::duration<double>;
+    conn.worker.metrics().record_request(api_id, status, Seconds(total).count(),
+                                         Seconds(upstream).count(), error);
     const auto level = logging::access_level();
     if (level == spdlog::level::off) {
         return;
     }
     using Ms = std::chrono::duration<double, std::milli>;
+    if (logging::access_json()) {
+        nlohmann::json line = {
+            {"method", http::to_string(method)},
+            {"path", path},
+            {"status", status},
+            {"api_id", api_id},
+            {"client", conn.peer_ip},
+            {"upstream_ms", std::round(Ms(upstream).count() * 1000) / 1000},
+            {"total_ms", std::round(Ms(total).count() * 1000) / 1000},
+        };
+        if (error != nullptr) {
+            line["error"] = error;
+        }
+        std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        // The logger's pattern opens the object with "time" and closes it.
+        logging::access().log(level, "{}", std::string_view(text).substr(1, text.size() - 2));
+        return;
+    }
     logging::access().log(level, "{} {} {} api={} client={} upstream_ms={:.3f} total_ms={:.3f}{}{}",
                           http::to_string(method), path, status, api_id.empty() ? "-" : api_id,
                           conn.peer_ip, Ms(upstream).count(), Ms(total).count(),
@@ -287,6 +309,7 @@ class ResponseSteps final : public BeforeResponse {
             const std::int64_t seconds = ttl(stored_->session);
             const auto put_ec = co_await worker_.sessions().put(
                 stored_->storage_key, stored_->session.serialize(), seconds);
+            ++(put_ec ? worker_.metrics().session_save_failures : worker_.metrics().sessions_saved);
             if (put_ec) {
                 spdlog::warn("session from the auth plugin of api {} not saved: {}", api_->api_id,
                              put_ec.message());
@@ -295,6 +318,11 @@ class ResponseSteps final : public BeforeResponse {
         }
         auto [ec, saved] = co_await worker_.sessions().save_patch(
             stored_->storage_key, stored_->raw, stored_->session.changes(), ttl);
+        if (!ec && saved == session::SaveResult::saved) {
+            ++worker_.metrics().sessions_saved;
+        } else {
+            ++worker_.metrics().session_save_failures;
+        }
         if (ec || saved != session::SaveResult::saved) {
             spdlog::warn("session save-back for api {} failed: {}", api_->api_id,
                          ec ? ec.message()

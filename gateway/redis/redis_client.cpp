@@ -240,10 +240,20 @@ awaitable<std::pair<error_code, Reply>> RedisClient::command(std::vector<std::st
         // while it is being made.
         co_await first_attempt_.async_wait(use_nothrow);
     }
+    ++stats_.commands;
     if (!connected_) {
+        ++stats_.errors;
         co_return std::pair{make_error_code(Errc::unavailable), Reply{}};
     }
-    co_return co_await send(std::move(args));
+    const auto started = std::chrono::steady_clock::now();
+    auto answer = co_await send(std::move(args));
+    if (answer.first && answer.first != make_error_code(Errc::server_error)) {
+        ++stats_.errors;
+    } else {
+        stats_.latency.observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
+    co_return answer;
 }
 
 awaitable<error_code> RedisClient::connect_once() {

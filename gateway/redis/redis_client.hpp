@@ -2,6 +2,7 @@
 
 #include "gateway/common/asio.hpp"
 #include "gateway/redis/reply.hpp"
+#include "middleware/metrics/metrics.hpp"
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 
@@ -64,10 +65,20 @@ class RedisClient : public std::enable_shared_from_this<RedisClient> {
     /// afterwards a command fails at once with Errc::unavailable whenever Redis is down.
     awaitable<std::pair<error_code, Reply>> command(std::vector<std::string> args);
 
+    /// Commands sent, those that failed without an answer (down, timeout, dropped connection;
+    /// not Redis error replies), and how long answers took.
+    struct Stats {
+        std::uint64_t commands = 0;
+        std::uint64_t errors = 0;
+        metrics::Histogram latency;
+    };
+    const Stats& stats() const noexcept { return stats_; }
+
     /// Consecutive command timeouts after which the connection is dropped and re-made.
     static constexpr int kTimeoutsBeforeReconnect = 3;
 
   private:
+    Stats stats_;
     struct Link;
     struct Pending;
 

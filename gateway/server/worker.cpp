@@ -106,6 +106,18 @@ void Worker::set_state(std::shared_ptr<const GatewayState> state) {
     asio::post(ioc_, [this, state = std::move(state)]() mutable { state_ = std::move(state); });
 }
 
+void Worker::snapshot_metrics(std::function<void(metrics::Snapshot)> done) {
+    asio::post(ioc_, [this, done = std::move(done)] {
+        metrics::Snapshot copy = metrics_;
+        const auto& redis = redis_->stats();
+        copy.redis_commands = redis.commands;
+        copy.redis_errors = redis.errors;
+        copy.redis_latency = redis.latency;
+        copy.open_connections = connections_.size();
+        done(std::move(copy));
+    });
+}
+
 void Worker::forget_sessions(std::vector<std::string> storage_keys) {
     asio::post(ioc_, [this, keys = std::move(storage_keys)] {
         for (const auto& key : keys) {

@@ -6,9 +6,11 @@
 #include "gateway/proxy/upstream_pool.hpp"
 #include "gateway/redis/redis_client.hpp"
 #include "gateway/session/session_store.hpp"
+#include "middleware/metrics/metrics.hpp"
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <string>
@@ -57,6 +59,9 @@ class Worker {
     void begin_drain(std::chrono::steady_clock::duration deadline);
     /// Thread-safe: requests started after this see `state`.
     void set_state(std::shared_ptr<const GatewayState> state);
+    /// Thread-safe: a copy of this worker's counters (with its Redis figures and open
+    /// connections), taken on its thread and handed to `done` there.
+    void snapshot_metrics(std::function<void(metrics::Snapshot)> done);
     /// Thread-safe: drops what this worker keeps of the sessions at `storage_keys`.
     void forget_sessions(std::vector<std::string> storage_keys);
     void join();
@@ -72,6 +77,8 @@ class Worker {
     redis::RedisClient& redis() noexcept { return *redis_; }
     ControlPlane& control() noexcept { return *control_; }
     bool draining() const noexcept { return draining_; }
+    /// This worker's request counters (worker thread only).
+    metrics::Snapshot& metrics() noexcept { return metrics_; }
     TrackedHandle track(TcpStream& stream);
     void untrack(TrackedHandle handle);
 
@@ -94,6 +101,7 @@ class Worker {
     std::unique_ptr<jsvm_host::HostServices> js_host_; // outlives js_ (declared first)
     std::unique_ptr<jsvm_runtime::JsRuntime> js_;
     std::list<Tracked> connections_;
+    metrics::Snapshot metrics_;
     bool draining_ = false;
     Timer drain_timer_{ioc_};
     std::thread thread_;
