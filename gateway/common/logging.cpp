@@ -62,6 +62,19 @@ bool access_json() {
     return g_access_json;
 }
 
+void LogEscapedException::operator()(std::exception_ptr e) const {
+    if (!e) {
+        return;
+    }
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        spdlog::log(level, "{}: {}", what, ex.what());
+    } catch (...) {
+        spdlog::log(level, "{}: unknown exception", what);
+    }
+}
+
 std::string obfuscate_key(std::string_view key) {
     if (key.size() > 4) {
         return "****" + std::string(key.substr(key.size() - 4));

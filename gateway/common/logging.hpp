@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <exception>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,6 +28,14 @@ bool access_json();
 
 /// Tyk's key obfuscation for logs: only the last four characters, "****abcd".
 std::string obfuscate_key(std::string_view key);
+
+/// A co_spawn completion handler for coroutines that should never throw: an exception that
+/// escapes is logged at `level` as "<what>: <message>" instead of ending the process.
+struct LogEscapedException {
+    const char* what;
+    spdlog::level::level_enum level = spdlog::level::err;
+    void operator()(std::exception_ptr e) const;
+};
 
 /// Parses "trace".."off"; unknown -> info.
 spdlog::level::level_enum parse_level(std::string_view name);

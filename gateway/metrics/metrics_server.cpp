@@ -1,6 +1,7 @@
 #include "gateway/metrics/metrics_server.hpp"
 
 #include "gateway/common/deadline_stream.hpp"
+#include "gateway/common/logging.hpp"
 
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
@@ -18,26 +19,6 @@ namespace http = beast::http;
 namespace {
 
 constexpr auto kIoDeadline = std::chrono::seconds(5);
-
-void on_loop_done(std::exception_ptr e) {
-    if (e) {
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-            spdlog::error("metrics listener ended: {}", ex.what());
-        }
-    }
-}
-
-void on_served(std::exception_ptr e) {
-    if (e) {
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-            spdlog::warn("metrics request failed: {}", ex.what());
-        }
-    }
-}
 
 } // namespace
 
@@ -77,7 +58,7 @@ std::uint16_t MetricsServer::local_port() const {
 }
 
 void MetricsServer::start() {
-    asio::co_spawn(ioc_, accept_loop(this), on_loop_done);
+    asio::co_spawn(ioc_, accept_loop(this), logging::LogEscapedException{"metrics listener ended"});
 }
 
 awaitable<void> MetricsServer::accept_loop(MetricsServer* self) {
@@ -92,7 +73,8 @@ awaitable<void> MetricsServer::accept_loop(MetricsServer* self) {
             co_await pause.async_wait(use_nothrow);
             continue;
         }
-        asio::co_spawn(self->ioc_, serve(self, std::move(socket)), on_served);
+        asio::co_spawn(self->ioc_, serve(self, std::move(socket)),
+                       logging::LogEscapedException{"metrics request failed", spdlog::level::warn});
     }
 }
 

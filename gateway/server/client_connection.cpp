@@ -30,16 +30,6 @@ char* ClientConnection::relay_buffer() {
     return relay_buffer_.get();
 }
 
-void on_client_done(std::exception_ptr e) {
-    if (e) {
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-            spdlog::error("connection ended by an unexpected error: {}", ex.what());
-        }
-    }
-}
-
 awaitable<bool> write_reply(ClientConnection& conn, StringResponse& res) {
     const auto& opts = conn.worker.state()->config->http_server_options;
     conn.stream.expires_after(to_steady(opts.write_timeout));

@@ -40,9 +40,6 @@ struct ClientConnection {
 /// error ends it or the worker drains. Every request goes through proxy::handle_request.
 awaitable<void> serve_client(Socket socket, Worker* worker);
 
-/// Completion of serve_client: logs an escaped exception (the only catch-all in the data path).
-void on_client_done(std::exception_ptr e);
-
 /// Writes a complete gateway-made reply. Returns false when the connection must close (write
 /// failed, or `res` says close).
 awaitable<bool> write_reply(ClientConnection& conn, StringResponse& res);

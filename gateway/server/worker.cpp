@@ -1,5 +1,6 @@
 #include "gateway/server/worker.hpp"
 
+#include "gateway/common/logging.hpp"
 #include "gateway/jsvm/host_calls.hpp"
 #include "gateway/jsvm/js_runtime.hpp"
 #include "gateway/server/client_connection.hpp"
@@ -11,20 +12,6 @@
 #include <sys/socket.h>
 
 namespace portcullis::server {
-
-namespace {
-
-void on_accept_loop_done(std::exception_ptr e) {
-    if (e) {
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-            spdlog::error("accept loop ended: {}", ex.what());
-        }
-    }
-}
-
-} // namespace
 
 namespace {
 
@@ -84,7 +71,7 @@ std::uint16_t Worker::local_port() const {
 }
 
 void Worker::start() {
-    asio::co_spawn(ioc_, accept_loop(this), on_accept_loop_done);
+    asio::co_spawn(ioc_, accept_loop(this), logging::LogEscapedException{"accept loop ended"});
     pool_->start_sweeper();
     redis_->start();
     thread_ = std::thread([this] {
@@ -211,7 +198,8 @@ awaitable<void> Worker::accept_loop(Worker* self) {
             self->refuse(socket);
             continue;
         }
-        asio::co_spawn(self->ioc_, serve_client(std::move(socket), self), on_client_done);
+        asio::co_spawn(self->ioc_, serve_client(std::move(socket), self),
+                       logging::LogEscapedException{"connection ended by an unexpected error"});
     }
 }
 

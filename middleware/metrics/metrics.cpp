@@ -119,6 +119,21 @@ void histogram(std::string& out,
                    h.sum, name, braces(bare), h.count);
 }
 
+/// A counter with one sample per API that counted something.
+void per_api_count(std::string& out,
+                   const Snapshot& m,
+                   std::string_view name,
+                   std::string_view help,
+                   std::uint64_t ApiStats::*field) {
+    header(out, name, "counter", help);
+    for (const auto& [id, api] : m.apis) {
+        if (api.*field > 0) {
+            fmt::format_to(std::back_inserter(out), "{}{{api_id=\"{}\"}} {}\n", name, label(id),
+                           api.*field);
+        }
+    }
+}
+
 } // namespace
 
 std::string render(const Snapshot& m, const ProcessFigures& process) {
@@ -155,24 +170,12 @@ std::string render(const Snapshot& m, const ProcessFigures& process) {
                            label(id), label(kind), n);
         }
     }
-    header(out, "portcullis_rate_limited_total", "counter",
-           "Requests refused by a key's or an API's rate limit, by API.");
-    for (const auto& [id, api] : m.apis) {
-        if (api.rate_limited > 0) {
-            fmt::format_to(std::back_inserter(out),
-                           "portcullis_rate_limited_total{{api_id=\"{}\"}} {}\n", label(id),
-                           api.rate_limited);
-        }
-    }
-    header(out, "portcullis_quota_exceeded_total", "counter",
-           "Requests refused because the key's quota ran out, by API.");
-    for (const auto& [id, api] : m.apis) {
-        if (api.quota_exceeded > 0) {
-            fmt::format_to(std::back_inserter(out),
-                           "portcullis_quota_exceeded_total{{api_id=\"{}\"}} {}\n", label(id),
-                           api.quota_exceeded);
-        }
-    }
+    per_api_count(out, m, "portcullis_rate_limited_total",
+                  "Requests refused by a key's or an API's rate limit, by API.",
+                  &ApiStats::rate_limited);
+    per_api_count(out, m, "portcullis_quota_exceeded_total",
+                  "Requests refused because the key's quota ran out, by API.",
+                  &ApiStats::quota_exceeded);
     header(out, "portcullis_redis_commands_total", "counter", "Redis commands sent by workers.");
     fmt::format_to(std::back_inserter(out), "portcullis_redis_commands_total {}\n",
                    m.redis_commands);
