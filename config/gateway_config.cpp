@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <unistd.h> // environ
 
 namespace portcullis::config {
 
@@ -232,10 +233,31 @@ std::string read_text_file(const std::string& path) {
 }
 
 GatewayConfig parse_gateway_config(std::string_view text, const std::string& file) {
+    return parse_gateway_config(text, file, Environment{});
+}
+
+Environment process_environment() {
+    Environment env;
+    for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+        const std::string_view text = *entry;
+        if (!text.starts_with("PORTCULLIS_") && !text.starts_with("TYK_GW_")) {
+            continue;
+        }
+        const auto equals = text.find('=');
+        if (equals != std::string_view::npos) {
+            env.values.emplace(text.substr(0, equals), text.substr(equals + 1));
+        }
+    }
+    return env;
+}
+
+GatewayConfig
+parse_gateway_config(std::string_view text, const std::string& file, const Environment& env) {
     GatewayConfig config;
     config.source_file = file;
     config.raw = parse_json_text(text, file);
-    const JsonReader root(config.raw, file);
+    JsonReader root(config.raw, file);
+    root.use_environment(&env);
 
     root.read("listen_address", config.listen_address);
     read_port(root, "listen_port", config.listen_port);
@@ -277,11 +299,14 @@ GatewayConfig parse_gateway_config(std::string_view text, const std::string& fil
     }
     config.override_messages = read_override_messages(root);
     config.portcullis = read_portcullis_options(root.object("portcullis"));
+    for (const auto& [name, value] : env.values) {
+        (env.used.contains(name) ? config.env_applied : config.env_ignored).push_back(name);
+    }
     return config;
 }
 
 GatewayConfig load_gateway_config(const std::string& path) {
-    return parse_gateway_config(read_text_file(path), path);
+    return parse_gateway_config(read_text_file(path), path, process_environment());
 }
 
 } // namespace portcullis::config

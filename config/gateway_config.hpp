@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config/config_error.hpp"
+#include "config/json_reader.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -117,13 +118,26 @@ struct GatewayConfig {
     PortcullisOptions portcullis;
 
     nlohmann::json raw; // the file as read, for features that read more later
+    /// Environment variables that overrode fields, and PORTCULLIS_/TYK_GW_ variables that name
+    /// no field we read (ignored). Names only: values may be secrets.
+    std::vector<std::string> env_applied;
+    std::vector<std::string> env_ignored;
 };
 
 /// Parses tyk.conf text. Throws ConfigException naming `file` and the line/column of a syntax
 /// error or the JSON path of a wrong type or invalid value.
 GatewayConfig parse_gateway_config(std::string_view text, const std::string& file);
 
-/// Reads and parses the file at `path`; a missing file throws ConfigException too.
+/// As above, with fields overridden by the variables of `env` (see environment_names in
+/// json_reader.hpp: PORTCULLIS_STORAGE__HOST, TYK_GW_STORAGE_HOST, ...).
+GatewayConfig
+parse_gateway_config(std::string_view text, const std::string& file, const Environment& env);
+
+/// The process's PORTCULLIS_* and TYK_GW_* variables.
+Environment process_environment();
+
+/// Reads and parses the file at `path`, with the process's environment overrides; a missing
+/// file throws ConfigException too.
 /// Relative `app_path`/`middleware_path`/`policy_path` stay as written (relative to the
 /// working directory, as in Tyk).
 GatewayConfig load_gateway_config(const std::string& path);

@@ -2,7 +2,11 @@
 
 #include "config/config_error.hpp"
 
+#include <cctype>
+#include <cerrno>
+#include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 namespace portcullis::config {
@@ -91,6 +95,35 @@ JsonReader::JsonReader(const nlohmann::json& value, std::string file, std::strin
     }
 }
 
+std::array<std::string, 2> environment_names(std::string_view path) {
+    std::string ours = "PORTCULLIS";
+    std::string tyks = "TYK_GW";
+    bool first = true;
+    while (!path.empty()) {
+        path.remove_prefix(1); // the '/'
+        const auto end = path.find('/');
+        std::string token(path.substr(0, end));
+        path = end == std::string_view::npos ? std::string_view() : path.substr(end);
+        // JSON pointer escapes back to the key
+        for (std::size_t at = 0; (at = token.find('~', at)) != std::string::npos; ++at) {
+            if (at + 1 < token.size()) {
+                token.replace(at, 2, token[at + 1] == '1' ? "/" : "~");
+            }
+        }
+        ours += first ? "_" : "__";
+        tyks += '_';
+        first = false;
+        for (const char c : token) {
+            const char upper = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+            ours += upper;
+            if (c != '_') {
+                tyks += upper;
+            }
+        }
+    }
+    return {ours, tyks};
+}
+
 bool JsonReader::has(std::string_view key) const {
     return find(key) != nullptr;
 }
@@ -103,6 +136,28 @@ const nlohmann::json* JsonReader::find(std::string_view key) const {
     return &*it;
 }
 
+std::optional<std::pair<std::string, std::string>>
+JsonReader::from_env(std::string_view key) const {
+    if (env_ == nullptr || env_->values.empty()) {
+        return std::nullopt;
+    }
+    for (auto& name : environment_names(child_path(key))) {
+        const auto it = env_->values.find(name);
+        if (it != env_->values.end()) {
+            env_->used.insert(name);
+            return std::pair{std::move(name), it->second};
+        }
+    }
+    return std::nullopt;
+}
+
+void JsonReader::fail_env(std::string_view key,
+                          const std::string& name,
+                          std::string_view expected) const {
+    // The value is not repeated: it may be a secret.
+    fail(key, "environment variable " + name + ": expected " + std::string(expected));
+}
+
 std::string JsonReader::child_path(std::string_view key) const {
     return path_ + "/" + json_pointer_token(key);
 }
@@ -112,6 +167,16 @@ void JsonReader::fail(std::string_view key, const std::string& message) const {
 }
 
 void JsonReader::read(std::string_view key, bool& out) const {
+    if (const auto env = from_env(key)) {
+        if (env->second == "true" || env->second == "1") {
+            out = true;
+        } else if (env->second == "false" || env->second == "0") {
+            out = false;
+        } else {
+            fail_env(key, env->first, "true or false");
+        }
+        return;
+    }
     const Json* value = find(key);
     if (value == nullptr) {
         return;
@@ -123,6 +188,10 @@ void JsonReader::read(std::string_view key, bool& out) const {
 }
 
 void JsonReader::read(std::string_view key, std::string& out) const {
+    if (const auto env = from_env(key)) {
+        out = env->second;
+        return;
+    }
     const Json* value = find(key);
     if (value == nullptr) {
         return;
@@ -134,6 +203,16 @@ void JsonReader::read(std::string_view key, std::string& out) const {
 }
 
 void JsonReader::read(std::string_view key, std::int64_t& out) const {
+    if (const auto env = from_env(key)) {
+        const std::string& text = env->second;
+        std::int64_t number = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+        if (ec != std::errc{} || end != text.data() + text.size()) {
+            fail_env(key, env->first, "an integer");
+        }
+        out = number;
+        return;
+    }
     const Json* value = find(key);
     if (value == nullptr) {
         return;
@@ -155,6 +234,18 @@ void JsonReader::read(std::string_view key, int& out) const {
 }
 
 void JsonReader::read(std::string_view key, double& out) const {
+    if (const auto env = from_env(key)) {
+        const std::string& text = env->second;
+        char* end = nullptr;
+        errno = 0;
+        const double number = std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE ||
+            !std::isfinite(number)) {
+            fail_env(key, env->first, "a number");
+        }
+        out = number;
+        return;
+    }
     const Json* value = find(key);
     if (value == nullptr) {
         return;
@@ -166,6 +257,20 @@ void JsonReader::read(std::string_view key, double& out) const {
 }
 
 void JsonReader::read(std::string_view key, std::vector<std::string>& out) const {
+    if (const auto env = from_env(key)) {
+        // comma-separated; empty entries dropped
+        std::vector<std::string> items;
+        std::string_view rest = env->second;
+        while (!rest.empty()) {
+            const auto comma = rest.find(',');
+            if (const auto item = rest.substr(0, comma); !item.empty()) {
+                items.emplace_back(item);
+            }
+            rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        }
+        out = std::move(items);
+        return;
+    }
     const Json* value = find(key);
     if (value == nullptr) {
         return;
@@ -207,7 +312,9 @@ void JsonReader::read(std::string_view key, std::map<std::string, std::string>& 
 
 JsonReader JsonReader::object(std::string_view key) const {
     const Json* value = find(key);
-    return JsonReader(value == nullptr ? empty_object() : *value, file_, child_path(key));
+    JsonReader child(value == nullptr ? empty_object() : *value, file_, child_path(key));
+    child.env_ = env_;
+    return child;
 }
 
 const nlohmann::json& JsonReader::raw(std::string_view key) const {

@@ -2,9 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +18,19 @@ std::string json_pointer_token(std::string_view key);
 
 /// "expected <expected>, got <JSON type of got>".
 std::string type_mismatch(std::string_view expected, const nlohmann::json& got);
+
+/// Environment variables that may override configuration fields (tyk.conf only), and the names
+/// of those a reader used.
+struct Environment {
+    std::map<std::string, std::string> values;
+    mutable std::set<std::string> used;
+};
+
+/// The two variables naming the field at JSON pointer `path` ("/storage/host"): ours,
+/// PORTCULLIS_ + the keys in upper case joined by "__" (PORTCULLIS_STORAGE__HOST,
+/// PORTCULLIS_LISTEN_PORT), then Tyk's, TYK_GW_ + each key in upper case without its
+/// underscores, joined by "_" (TYK_GW_STORAGE_HOST, TYK_GW_LISTENPORT).
+std::array<std::string, 2> environment_names(std::string_view path);
 
 /// Reads typed fields out of one JSON object while tracking the JSON pointer of every field, so a
 /// wrong type is reported as "at /proxy/listen_path: expected a string". Missing fields and JSON
@@ -29,6 +44,10 @@ class JsonReader {
 
     const std::string& path() const noexcept { return path_; }
     const std::string& file() const noexcept { return file_; }
+    /// Fields named by a variable of `env` (see environment_names; ours first) take its value
+    /// instead of the JSON's, here and in the objects read through this reader. `env` must
+    /// outlive the reader.
+    void use_environment(const Environment* env) noexcept { env_ = env; }
     bool has(std::string_view key) const;
 
     void read(std::string_view key, bool& out) const;
@@ -51,11 +70,16 @@ class JsonReader {
 
   private:
     const nlohmann::json* find(std::string_view key) const;
+    /// The variable overriding `key` and its value, when `env` has one.
+    std::optional<std::pair<std::string, std::string>> from_env(std::string_view key) const;
+    [[noreturn]] void
+    fail_env(std::string_view key, const std::string& name, std::string_view expected) const;
     std::string child_path(std::string_view key) const;
 
     const nlohmann::json* value_;
     std::string file_;
     std::string path_;
+    const Environment* env_ = nullptr;
 };
 
 } // namespace portcullis::config

@@ -12,7 +12,9 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <netinet/in.h>
@@ -41,7 +43,9 @@ int connect_loopback(std::uint16_t port) {
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        const int failure = errno;
         ::close(fd);
+        errno = failure; // the caller reports why
         return -1;
     }
     return fd;
@@ -201,7 +205,19 @@ InProcessGateway::InProcessGateway() {
 }
 
 std::string InProcessGateway::exchange(std::string_view request, std::size_t cap) const {
-    const int fd = connect_loopback(port_);
+    // A connect can fail for the client's own reasons (two fuzzers on one machine open a
+    // thousand loopback connections a second between them: local ports run short for a
+    // moment); only a gateway that keeps refusing for 3 s is a finding.
+    int fd = connect_loopback(port_);
+    const auto stop_trying = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (fd < 0 && std::chrono::steady_clock::now() < stop_trying) {
+        const int failure = errno;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        fd = connect_loopback(port_);
+        if (fd < 0 && std::chrono::steady_clock::now() >= stop_trying) {
+            std::fprintf(stderr, "connect to the gateway: %s\n", std::strerror(failure));
+        }
+    }
     if (fd < 0) {
         invariant_failed("the gateway does not accept connections");
     }

@@ -57,6 +57,12 @@ int main(int argc, char** argv) {
     }
     portcullis::logging::init(config.portcullis);
     spdlog::info("configuration loaded from {}", conf_path);
+    for (const auto& name : config.env_applied) {
+        spdlog::info("configuration field set by environment variable {}", name);
+    }
+    for (const auto& name : config.env_ignored) {
+        spdlog::warn("environment variable {} names no configuration field: ignored", name);
+    }
 #ifdef PORTCULLIS_MIMALLOC
     // Also keeps the link to mimalloc, whose malloc and free replace the C library's.
     spdlog::info("allocator: mimalloc {}", mi_version());
