@@ -7,9 +7,11 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <thread>
 
 using namespace portcullis::test;
 using portcullis::examples::EchoServer;
@@ -138,17 +140,25 @@ TEST_CASE("access_log_format json writes one JSON object per request",
     REQUIRE(http_request(port, "GET", "/nowhere").status == 404);
     REQUIRE(admin(port, "GET", "/tyk/keys/secretkey1234").status == 404);
 
+    // A request's access line is written after its answer: wait for the third (bounded).
     std::vector<Json> lines;
-    std::istringstream log(fx.gateway().log());
-    std::string line;
-    while (std::getline(log, line)) {
-        if (line.starts_with("{\"time\":")) {
-            const auto parsed = Json::parse(line, nullptr, false);
-            INFO(line);
-            REQUIRE_FALSE(parsed.is_discarded());
-            lines.push_back(parsed);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    do {
+        lines.clear();
+        std::istringstream log(fx.gateway().log());
+        std::string line;
+        while (std::getline(log, line)) {
+            if (line.starts_with("{\"time\":")) {
+                const auto parsed = Json::parse(line, nullptr, false);
+                INFO(line);
+                REQUIRE_FALSE(parsed.is_discarded());
+                lines.push_back(parsed);
+            }
         }
-    }
+        if (lines.size() < 3) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    } while (lines.size() < 3 && std::chrono::steady_clock::now() < until);
     REQUIRE(lines.size() >= 3);
     const Json& proxied = lines[0];
     CHECK(proxied["method"] == "GET");
