@@ -95,6 +95,18 @@ JsonReader::JsonReader(const nlohmann::json& value, std::string file, std::strin
     }
 }
 
+bool read_optional_string(const nlohmann::json& object, const char* name, std::string& out) {
+    const auto it = object.find(name);
+    if (it == object.end() || it->is_null()) {
+        return true;
+    }
+    if (!it->is_string()) {
+        return false;
+    }
+    out = it->get<std::string>();
+    return true;
+}
+
 std::array<std::string, 2> environment_names(std::string_view path) {
     std::string ours = "PORTCULLIS";
     std::string tyks = "TYK_GW";

@@ -16,6 +16,11 @@ namespace portcullis::config {
 /// One JSON pointer token (RFC 6901): '~' -> "~0", '/' -> "~1".
 std::string json_pointer_token(std::string_view key);
 
+/// Reads the optional string member `name` of `object` as Go's encoding/json does: absent or
+/// null leaves `out` as it is, a string sets it, any other type returns false (the whole decode
+/// fails).
+bool read_optional_string(const nlohmann::json& object, const char* name, std::string& out);
+
 /// "expected <expected>, got <JSON type of got>".
 std::string type_mismatch(std::string_view expected, const nlohmann::json& got);
 

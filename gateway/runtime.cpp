@@ -4,6 +4,7 @@
 #include "gateway/common/asio.hpp"
 #include "gateway/metrics/metrics_server.hpp"
 #include "gateway/server/worker.hpp"
+#include "middleware/keys/token.hpp"
 
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
@@ -150,7 +151,7 @@ void Runtime::on_notification(const cluster::Notification& notification) {
     case cluster::Action::flush_keys: {
         std::vector<std::string> storage_keys;
         for (const auto& key : cluster::flushed_keys(notification.payload)) {
-            storage_keys.push_back("apikey-" + key);
+            storage_keys.push_back(keys::storage_key(key, false)); // the key as stored
         }
         spdlog::debug("cluster notification {}: {} key(s) changed", notification.command,
                       storage_keys.size());

@@ -1,6 +1,7 @@
 #include "gateway/api/gateway_api.hpp"
 
 #include "config/api_definition.hpp"
+#include "config/json_reader.hpp"
 #include "config/policy_loader.hpp"
 #include "gateway/api/oauth_clients.hpp"
 #include "gateway/control_plane.hpp"
@@ -84,20 +85,6 @@ std::string rfc3339_now() {
     char out[96];
     std::snprintf(out, sizeof out, "%s.%09lldZ", buf, static_cast<long long>(nanos.count()));
     return out;
-}
-
-/// Reads the optional string field `name` of `body` into `out` (left as it is when the field is
-/// absent or null); false when it has another type, which Tyk's decoder refuses.
-bool read_optional_string(const Json& body, const char* name, std::string& out) {
-    const auto it = body.find(name);
-    if (it == body.end() || it->is_null()) {
-        return true;
-    }
-    if (!it->is_string()) {
-        return false;
-    }
-    out = it->get<std::string>();
-    return true;
 }
 
 /// Ids that become file names under app_path or policy_path must not escape it.
@@ -283,19 +270,17 @@ awaitable<ApiReply> get_key(server::Worker& worker,
     co_return ApiReply{http::status::ok, doc.dump()};
 }
 
-/// Publishes `notification` to every node of the cluster (this one included) on Tyk's channel.
-/// Returns how many nodes received it; 0 when Redis could not take it (logged).
-awaitable<std::int64_t> publish(server::Worker& worker,
-                                const config::GatewayConfig& cfg,
-                                cluster::Notification notification) {
+/// Publishes `notification` to every node of the cluster (this one included) on Tyk's channel;
+/// a failure is logged (best effort: the caller's own work is done either way).
+awaitable<void> publish(server::Worker& worker,
+                        const config::GatewayConfig& cfg,
+                        cluster::Notification notification) {
     std::vector<std::string> command{"PUBLISH", std::string(cluster::kChannel),
                                      cluster::encode(notification, cfg.node_secret)};
-    auto [ec, reply] = co_await worker.redis().command(std::move(command));
+    auto [ec, receivers] = co_await worker.redis().command(std::move(command));
     if (ec) {
         spdlog::warn("cluster notification {} not sent: {}", notification.command, ec.message());
-        co_return 0;
     }
-    co_return reply.integer;
 }
 
 /// Tells every node that the session at `storage_key` changed or went (Tyk's
@@ -483,7 +468,7 @@ ApiReply write_api(const GatewayState& state,
         return error_reply(http::status::bad_request, "Request malformed");
     }
     std::string api_id;
-    if (!read_optional_string(body, "api_id", api_id)) {
+    if (!config::read_optional_string(body, "api_id", api_id)) {
         // (found by fuzz_gateway_api: a non-string api_id used to throw past the handler)
         return error_reply(http::status::bad_request, "Request malformed");
     }
@@ -639,7 +624,7 @@ ApiReply write_policy(const GatewayState& state,
         return error_reply(http::status::bad_request, "Request malformed");
     }
     std::string id = id_from_path;
-    if (id.empty() && !read_optional_string(body, "id", id)) {
+    if (id.empty() && !config::read_optional_string(body, "id", id)) {
         return error_reply(http::status::bad_request, "Request malformed");
     }
     if (id.empty()) {
@@ -775,16 +760,13 @@ route(server::Worker& worker, std::shared_ptr<const GatewayState> state, ApiRequ
         if (req.method != http::verb::get) {
             co_return error_reply(http::status::method_not_allowed, "Method not supported");
         }
+        worker.control().reload();
         if (req.segments.size() > 1 && req.segments[1] == "group") {
-            // This node reloads before answering (as /tyk/reload), then every node reloads when
-            // the notification reaches it (this one again: harmless, and Tyk's messages carry
-            // no sender to tell).
-            worker.control().reload();
+            // Then every node reloads when the notification reaches it (this one again:
+            // harmless, and Tyk's messages carry no sender to tell).
             cluster::Notification group{std::string(cluster::kGroupReload), std::string()};
             co_await publish(worker, *state->config, std::move(group));
-            co_return status_reply(http::status::ok, "ok", "");
         }
-        worker.control().reload();
         co_return status_reply(http::status::ok, "ok", "");
     }
     if (head == "hello") {

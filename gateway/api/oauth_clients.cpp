@@ -1,6 +1,7 @@
 #include "gateway/api/oauth_clients.hpp"
 
 #include "config/api_definition.hpp"
+#include "config/json_reader.hpp"
 #include "gateway/oauth/oauth_keys.hpp"
 #include "gateway/oauth/oauth_server.hpp"
 #include "gateway/redis/redis_client.hpp"
@@ -120,20 +121,6 @@ OauthClientsReply client_reply(const Client& c) {
     return reply_of(http::status::ok, client_view(c).dump());
 }
 
-/// Reads a string field as Go's decoder does: absent or null -> "", a string -> its value, any
-/// other type -> false (the whole decode fails).
-bool read_string(const Json& obj, const char* name, std::string& out) {
-    const auto it = obj.find(name);
-    if (it == obj.end() || it->is_null()) {
-        return true;
-    }
-    if (!it->is_string()) {
-        return false;
-    }
-    out = it->get<std::string>();
-    return true;
-}
-
 /// A NewClientRequest body: the client fields and `api_id`. Nullopt where Tyk's decode fails.
 struct ClientRequest {
     Client client;
@@ -152,12 +139,12 @@ std::optional<ClientRequest> parse_request(const std::string& text) {
     if (!body.is_object()) {
         return std::nullopt;
     }
-    if (!read_string(body, "client_id", out.client.id) ||
-        !read_string(body, "secret", out.client.secret) ||
-        !read_string(body, "redirect_uri", out.client.redirect_uri) ||
-        !read_string(body, "policy_id", out.client.policy_id) ||
-        !read_string(body, "description", out.client.description) ||
-        !read_string(body, "api_id", out.api_id)) {
+    if (!config::read_optional_string(body, "client_id", out.client.id) ||
+        !config::read_optional_string(body, "secret", out.client.secret) ||
+        !config::read_optional_string(body, "redirect_uri", out.client.redirect_uri) ||
+        !config::read_optional_string(body, "policy_id", out.client.policy_id) ||
+        !config::read_optional_string(body, "description", out.client.description) ||
+        !config::read_optional_string(body, "api_id", out.api_id)) {
         return std::nullopt;
     }
     if (const auto it = body.find("meta_data"); it != body.end()) {

@@ -105,6 +105,15 @@ void set_content_length(http::fields& fields, std::uint64_t length) {
     fields.set(http::field::content_length, std::string_view(digits, end - digits));
 }
 
+/// Makes a response head whose hop-by-hop fields were stripped HTTP/1.1 for the client, with
+/// `Connection: close` unless the connection stays open (1.1's default).
+void set_client_version(http::response_header<>& res, bool keep_client) {
+    res.version(11);
+    if (!keep_client) {
+        res.set(http::field::connection, "close");
+    }
+}
+
 /// Starts sending `out` under `timeout` (a fresh deadline: whatever deadline the stream had, say
 /// the client's header deadline, no longer applies): writes what the socket takes at once, the
 /// usual case, with no asynchronous operation to schedule and no coroutine frame. Returns the
@@ -248,11 +257,7 @@ awaitable<ForwardResult> send_transformed(server::ClientConnection& client,
     strip_hop_by_hop(res, {http::field::content_length});
     const bool keep_client = client_keep_alive && !client.worker.draining();
     set_content_length(res, body.size());
-    res.version(11);
-    if (!keep_client) {
-        // Connection was stripped above, and 1.1 keeps the connection open by default.
-        res.set(http::field::connection, "close");
-    }
+    set_client_version(res, keep_client);
 
     ForwardResult result;
     result.status = res.result_int();
@@ -573,11 +578,7 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     } else if (!bodyless_length.empty()) {
         res.set(http::field::content_length, bodyless_length);
     }
-    res.version(11);
-    if (!keep_client) {
-        // Connection was stripped above, and 1.1 keeps the connection open by default.
-        res.set(http::field::connection, "close");
-    }
+    set_client_version(res, keep_client);
     result.status = res.result_int();
 
     bool upstream_done = resp->is_done();

@@ -134,6 +134,16 @@ void per_api_count(std::string& out,
     }
 }
 
+/// A series with one unlabelled sample.
+void single(std::string& out,
+            std::string_view name,
+            std::string_view type,
+            std::string_view help,
+            std::uint64_t value) {
+    header(out, name, type, help);
+    fmt::format_to(std::back_inserter(out), "{} {}\n", name, value);
+}
+
 } // namespace
 
 std::string render(const Snapshot& m, const ProcessFigures& process) {
@@ -176,34 +186,27 @@ std::string render(const Snapshot& m, const ProcessFigures& process) {
     per_api_count(out, m, "portcullis_quota_exceeded_total",
                   "Requests refused because the key's quota ran out, by API.",
                   &ApiStats::quota_exceeded);
-    header(out, "portcullis_redis_commands_total", "counter", "Redis commands sent by workers.");
-    fmt::format_to(std::back_inserter(out), "portcullis_redis_commands_total {}\n",
-                   m.redis_commands);
-    header(out, "portcullis_redis_errors_total", "counter",
-           "Redis commands that failed (down, timeout, dropped connection, error reply).");
-    fmt::format_to(std::back_inserter(out), "portcullis_redis_errors_total {}\n", m.redis_errors);
+    single(out, "portcullis_redis_commands_total", "counter", "Redis commands sent by workers.",
+           m.redis_commands);
+    single(out, "portcullis_redis_errors_total", "counter",
+           "Redis commands that got no answer (down, timeout, dropped connection; not error "
+           "replies).",
+           m.redis_errors);
     header(out, "portcullis_redis_command_duration_seconds", "histogram",
            "Time Redis took to answer a worker's command.");
     histogram(out, "portcullis_redis_command_duration_seconds", "", m.redis_latency);
-    header(out, "portcullis_sessions_saved_total", "counter",
-           "Sessions written back after a step changed them (metadata, quota).");
-    fmt::format_to(std::back_inserter(out), "portcullis_sessions_saved_total {}\n",
-                   m.sessions_saved);
-    header(out, "portcullis_session_save_failures_total", "counter",
-           "Session write-backs that failed (Redis, concurrent changes, key deleted).");
-    fmt::format_to(std::back_inserter(out), "portcullis_session_save_failures_total {}\n",
-                   m.session_save_failures);
-    header(out, "portcullis_open_connections", "gauge", "Client connections open now.");
-    fmt::format_to(std::back_inserter(out), "portcullis_open_connections {}\n", m.open_connections);
-    header(out, "portcullis_reloads_total", "counter",
-           "Reloads of API definitions and policies since start.");
-    fmt::format_to(std::back_inserter(out), "portcullis_reloads_total {}\n", process.reloads);
-    header(out, "portcullis_cluster_notifications_total", "counter",
-           "Cluster notifications accepted from Redis pub/sub.");
-    fmt::format_to(std::back_inserter(out), "portcullis_cluster_notifications_total {}\n",
-                   process.cluster_notifications);
-    header(out, "portcullis_workers", "gauge", "Worker threads.");
-    fmt::format_to(std::back_inserter(out), "portcullis_workers {}\n", process.workers);
+    single(out, "portcullis_sessions_saved_total", "counter",
+           "Sessions written back after a step changed them (metadata, quota).", m.sessions_saved);
+    single(out, "portcullis_session_save_failures_total", "counter",
+           "Session write-backs that failed (Redis, concurrent changes, key deleted).",
+           m.session_save_failures);
+    single(out, "portcullis_open_connections", "gauge", "Client connections open now.",
+           m.open_connections);
+    single(out, "portcullis_reloads_total", "counter",
+           "Reloads of API definitions and policies since start.", process.reloads);
+    single(out, "portcullis_cluster_notifications_total", "counter",
+           "Cluster notifications accepted from Redis pub/sub.", process.cluster_notifications);
+    single(out, "portcullis_workers", "gauge", "Worker threads.", process.workers);
     return out;
 }
 

@@ -35,7 +35,8 @@ struct ApiStats {
 /// The counters of one worker (or, merged, of the process). Written by one thread only; read
 /// as a copy taken on that thread.
 struct Snapshot {
-    std::map<std::string, ApiStats, std::less<>> apis; // by api_id; "" = no API (unrouted, Gateway API)
+    std::map<std::string, ApiStats, std::less<>>
+        apis; // by api_id; "" = no API (unrouted, Gateway API)
     Histogram redis_latency;
     std::uint64_t redis_commands = 0;
     std::uint64_t redis_errors = 0;
