@@ -4,6 +4,7 @@
 #include "gateway/server/worker.hpp"
 #include "middleware/core/error_reply.hpp"
 #include "middleware/proxy/hop_by_hop.hpp"
+#include "middleware/proxy/upstream_response.hpp"
 #include "middleware/proxy/wire.hpp"
 
 #include <boost/beast/core/buffers_suffix.hpp>
@@ -23,7 +24,7 @@ namespace portcullis::proxy {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using ResponseParser = http::response_parser<http::buffer_body>;
+using ResponseParser = UpstreamResponseParser;
 
 constexpr std::uint32_t kUpstreamHeaderLimit = 256 * 1024;
 constexpr std::string_view kProxyError = "There was a problem proxying the request";
@@ -155,8 +156,7 @@ awaitable<bool> send_continue(server::ClientConnection& client,
 }
 
 /// Responses that may carry a body a step can read (not 1xx, 204 or 304).
-bool wants_whole_body(const http::response_header<>& res) {
-    const unsigned code = res.result_int();
+bool wants_whole_body(unsigned code) {
     return code >= 200 && code != 204 && code != 304;
 }
 
@@ -211,7 +211,7 @@ awaitable<ForwardResult> send_transformed(server::ClientConnection& client,
     const auto upstream_timeout = to_steady(cfg.proxy_default_timeout);
     const std::size_t limit = plan.max_response_body;
     UpstreamConnection& up = *upstream;
-    auto& res = resp.get();
+    auto& res = resp.header();
     if (const auto length = resp.content_length(); length && *length > limit) {
         spdlog::warn("upstream {} response body over the {} byte limit", plan.target->authority(),
                      limit);
@@ -222,8 +222,7 @@ awaitable<ForwardResult> send_transformed(server::ClientConnection& client,
     char* const relay = client.relay_buffer();
     constexpr std::size_t kRelaySize = server::ClientConnection::kRelayBufferSize;
     while (!resp.is_done()) {
-        res.body().data = relay;
-        res.body().size = kRelaySize;
+        resp.set_output(relay, kRelaySize);
         up.stream.expires_after(upstream_timeout);
         auto [ec, n] = co_await http::async_read(up.stream, up.buffer, resp, use_nothrow);
         if (ec == http::error::need_buffer) {
@@ -238,7 +237,7 @@ awaitable<ForwardResult> send_transformed(server::ClientConnection& client,
             co_return co_await reply_error(client, http::status::bad_gateway, kProxyError, true,
                                            "upstream_body");
         }
-        body.append(relay, kRelaySize - res.body().size);
+        body.append(relay, resp.filled());
         if (body.size() > limit) {
             spdlog::warn("upstream {} response body over the {} byte limit",
                          plan.target->authority(), limit);
@@ -379,6 +378,10 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     const bool raw_body = has_body && !chunked_body && content_length && !expect_continue;
 
     constexpr std::size_t kRelaySize = server::ClientConnection::kRelayBufferSize;
+    // A head no response step reads or changes is written for the client while it is parsed.
+    const bool relay_head =
+        plan.response_body == nullptr &&
+        (plan.before_response == nullptr || !plan.before_response->edits_headers());
     UpstreamConnectionPtr up;
     std::optional<ResponseParser> resp;
     Clock::time_point sent_at;
@@ -512,7 +515,8 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
         error_code rec;
         std::size_t received = 0;
         for (;;) {
-            resp.emplace();
+            resp.emplace(relay_head ? ResponseParser::Mode::relay : ResponseParser::Mode::fields,
+                         client.head);
             resp->header_limit(kUpstreamHeaderLimit);
             resp->body_limit(boost::none);
             if (is_head) {
@@ -523,7 +527,7 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
                 co_await http::async_read_header(up->stream, up->buffer, *resp, use_nothrow);
             rec = hec;
             received += hn;
-            const unsigned code = rec ? 0 : resp->get().result_int();
+            const unsigned code = rec ? 0 : resp->status();
             if (rec || code < 100 || code >= 200 || code == 101) {
                 break;
             }
@@ -542,7 +546,7 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
             co_return co_await reply_error(client, http::status::bad_gateway, kProxyError, true,
                                            "upstream_response");
         }
-        if (resp->get().result_int() == 101) {
+        if (resp->status() == 101) {
             // Upgrade was stripped from the request; a switch now is a protocol error.
             co_return co_await reply_error(client, http::status::bad_gateway, kProxyError, true,
                                            "upstream_upgrade");
@@ -551,35 +555,46 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     }
     result.upstream_latency = Clock::now() - sent_at;
 
-    if (plan.response_body != nullptr && !is_head && wants_whole_body(resp->get()) &&
-        plan.response_body->wants(resp->get())) {
+    if (plan.response_body != nullptr && !is_head && wants_whole_body(resp->status()) &&
+        plan.response_body->wants(resp->header())) {
         co_return co_await send_transformed(client, up, *resp, plan, client_keep_alive,
                                             result.upstream_latency);
     }
 
-    // send the response header (response steps first: framing is decided after them)
-    auto& res = resp->get();
+    // the response head for the client (response steps first: framing is decided after them)
     const bool res_has_body = !resp->is_done();
     const auto res_length = resp->content_length();
-    // Without a body here (HEAD, 304) the upstream's Content-Length describes the entity: kept.
-    const std::string bodyless_length =
-        res_has_body ? std::string() : std::string(res[http::field::content_length]);
-    if (plan.before_response != nullptr && plan.before_response->apply(&res)) {
-        co_await plan.before_response->finish();
-    }
-    strip_hop_by_hop(res, {http::field::content_length});
     const bool keep_client = client_keep_alive && !client.worker.draining();
-    if (res_has_body) {
-        if (res_length) {
-            set_content_length(res, *res_length);
-        } else {
-            res.chunked(true); // chunked or EOF-delimited upstream: chunked to the client
+    if (relay_head) {
+        // written while parsing; no step changes it
+        if (plan.before_response != nullptr && plan.before_response->apply(nullptr)) {
+            co_await plan.before_response->finish();
         }
-    } else if (!bodyless_length.empty()) {
-        res.set(http::field::content_length, bodyless_length);
+        resp->finish_head(keep_client);
+    } else {
+        auto& res = resp->header();
+        // Without a body here (HEAD, 304) the upstream's Content-Length describes the entity.
+        const std::string bodyless_length =
+            res_has_body ? std::string() : std::string(res[http::field::content_length]);
+        if (plan.before_response != nullptr && plan.before_response->apply(&res)) {
+            co_await plan.before_response->finish();
+        }
+        strip_hop_by_hop(res, {http::field::content_length});
+        if (res_has_body) {
+            if (res_length) {
+                set_content_length(res, *res_length);
+            } else {
+                // chunked or EOF-delimited upstream: chunked to the client
+                res.set(http::field::transfer_encoding, "chunked");
+            }
+        } else if (!bodyless_length.empty()) {
+            res.set(http::field::content_length, bodyless_length);
+        }
+        set_client_version(res, keep_client);
+        client.head.clear();
+        append_response_head(client.head, res);
     }
-    set_client_version(res, keep_client);
-    result.status = res.result_int();
+    result.status = resp->status();
 
     bool upstream_done = resp->is_done();
     if (!res_has_body || res_length) {
@@ -589,8 +604,6 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
         const auto pending = up->buffer.data();
         const std::size_t first =
             static_cast<std::size_t>(std::min<std::uint64_t>(remaining, pending.size()));
-        client.head.clear();
-        append_response_head(client.head, res);
         std::array<asio::const_buffer, 2> out;
         out[0] = asio::buffer(client.head);
         out[1] = asio::buffer(pending.data(), first);
@@ -622,51 +635,53 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
         }
         upstream_done = true;
     } else {
-        // chunked or EOF-delimited upstream body: parsed and sent chunked
-        char* const relay = client.relay_buffer();
-        http::serializer<false, http::buffer_body> rs{res};
-        client.stream.expires_after(write_timeout);
-        auto [hwec, hwn] = co_await http::async_write_header(client.stream, rs, use_nothrow);
+        // chunked or EOF-delimited upstream body: parsed, and sent chunked, a chunk per read
+        const error_code hwec =
+            co_await send_all(client.stream, asio::buffer(client.head), write_timeout);
         if (hwec) {
             result.error = "client_gone";
             co_return result;
         }
+        char* const relay = client.relay_buffer();
+        static constexpr std::string_view kCrlf = "\r\n";
+        static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+        char size_line[20];
         do {
-            if (!resp->is_done()) {
-                res.body().data = relay;
-                res.body().size = kRelaySize;
-                up->stream.expires_after(upstream_timeout);
-                auto [rec, rn] =
-                    co_await http::async_read(up->stream, up->buffer, *resp, use_nothrow);
-                if (rec == http::error::need_buffer) {
-                    rec = {};
-                }
-                if (rec) {
-                    // Too late for an error reply: cut the client off so it sees a short body.
-                    spdlog::warn("upstream {} failed mid-response: {}", plan.target->authority(),
-                                 rec.message());
-                    result.error = "upstream_body";
-                    co_return result;
-                }
-                res.body().size = kRelaySize - res.body().size;
-                res.body().data = relay;
-                res.body().more = !resp->is_done();
-            } else {
-                res.body().data = nullptr;
-                res.body().size = 0;
-                res.body().more = false;
+            resp->set_output(relay, kRelaySize);
+            up->stream.expires_after(upstream_timeout);
+            auto [rec, rn] = co_await http::async_read(up->stream, up->buffer, *resp, use_nothrow);
+            if (rec == http::error::need_buffer) {
+                rec = {};
+            }
+            if (rec) {
+                // Too late for an error reply: cut the client off so it sees a short body.
+                spdlog::warn("upstream {} failed mid-response: {}", plan.target->authority(),
+                             rec.message());
+                result.error = "upstream_body";
+                co_return result;
+            }
+            const std::size_t n = resp->filled();
+            std::array<asio::const_buffer, 4> out; // empty buffers where unused
+            if (n > 0) {
+                char* const digits_end =
+                    std::to_chars(size_line, size_line + sizeof size_line - 2, n, 16).ptr;
+                digits_end[0] = '\r';
+                digits_end[1] = '\n';
+                out[0] = asio::buffer(size_line, digits_end + 2 - size_line);
+                out[1] = asio::buffer(relay, n);
+                out[2] = asio::buffer(kCrlf.data(), kCrlf.size());
+            }
+            if (resp->is_done()) {
+                out[3] = asio::buffer(kLastChunk.data(), kLastChunk.size());
             }
             client.stream.expires_after(write_timeout);
-            auto [wec, wn] = co_await http::async_write(client.stream, rs, use_nothrow);
-            if (wec == http::error::need_buffer) {
-                wec = {};
-            }
+            auto [wec, wn] = co_await asio::async_write(client.stream, out, use_nothrow);
             if (wec) {
                 result.error = "client_gone";
                 co_return result;
             }
-        } while (!resp->is_done() && !rs.is_done());
-        upstream_done = resp->is_done();
+        } while (!resp->is_done());
+        upstream_done = true;
     }
 
     if (upstream_done && resp->keep_alive() && !resp->need_eof() && up->buffer.size() == 0) {

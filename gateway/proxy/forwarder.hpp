@@ -31,6 +31,9 @@ class BeforeResponse {
     /// The synchronous part (header work), at once. True when the asynchronous part (finish)
     /// has work to do; false spares a coroutine on every request that saves nothing.
     virtual bool apply(Fields* response_headers) = 0;
+    /// Whether apply() would read or change the response headers it is given. When it would
+    /// not, the forwarder passes none and relays the upstream's head without storing it.
+    virtual bool edits_headers() const = 0;
     /// The asynchronous part, after apply() returned true.
     virtual awaitable<void> finish() = 0;
     /// Both parts.

@@ -265,6 +265,17 @@ class ResponseSteps final : public BeforeResponse {
         quota_outcome_ = quota;
     }
 
+    bool edits_headers() const override {
+        // Mirrors the header work in apply().
+        if (done_) {
+            return false;
+        }
+        if (transforms_ != nullptr && transforms_->headers.has_response_ops()) {
+            return true;
+        }
+        return quota_headers_ ? (quota_outcome_.has_value() || stored_ != nullptr) : true;
+    }
+
     bool apply(Fields* response_headers) override {
         if (done_) {
             return false;

@@ -7,8 +7,6 @@
 
 namespace portcullis::proxy {
 
-namespace {
-
 bool is_hop_by_hop(http::field f) {
     switch (f) {
     case http::field::connection:
@@ -25,8 +23,6 @@ bool is_hop_by_hop(http::field f) {
         return false;
     }
 }
-
-} // namespace
 
 void strip_hop_by_hop(Fields& fields, std::initializer_list<http::field> also) {
     // Names listed by Connection, copied: the Connection fields themselves are erased below.

@@ -1,0 +1,92 @@
+#pragma once
+
+// The parser of an upstream's response head and body. Beast's basic_parser does the HTTP (limits,
+// validation, framing); this class decides where the parts go:
+// - fields mode keeps the head as Beast fields (`header()`), for response steps that read or
+//   change it;
+// - relay mode writes the client's head while parsing: the status line as HTTP/1.1 and every
+//   end-to-end field as received, with the hop-by-hop fields, the fields Connection names and the
+//   framing left out (`finish_head` adds the framing). No field is stored, sorted or re-read.
+// Body bytes go into a buffer the caller names (`set_output`), as with Beast's buffer_body: a
+// full buffer ends a read with http::error::need_buffer.
+
+#include "middleware/core/http.hpp"
+
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/container/small_vector.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace portcullis::proxy {
+
+class UpstreamResponseParser final : public http::basic_parser<false> {
+  public:
+    enum class Mode { fields, relay };
+
+    /// In relay mode, `head` is cleared and receives the client's head as it is parsed; it must
+    /// outlive the parser. Fields mode leaves it alone.
+    UpstreamResponseParser(Mode mode, std::string& head);
+
+    Mode mode() const { return mode_; }
+    /// The status code, once the status line was parsed.
+    unsigned status() const { return status_; }
+    /// The head as fields (fields mode only).
+    http::response_header<>& header() { return header_; }
+    const http::response_header<>& header() const { return header_; }
+
+    /// Where the next body bytes go (at most `size` of them).
+    void set_output(char* data, std::size_t size);
+    /// Body bytes written since the last set_output.
+    std::size_t filled() const { return filled_; }
+
+    /// Relay mode, after the header: ends the client's head with its framing (the upstream's
+    /// Content-Length for a body of known length, or for none, as for HEAD or 304; else
+    /// `Transfer-Encoding: chunked`), `Connection: close` unless `keep_client`, and the blank
+    /// line.
+    void finish_head(bool keep_client);
+
+  private:
+    void on_request_impl(http::verb,
+                         boost::beast::string_view,
+                         boost::beast::string_view,
+                         int,
+                         boost::beast::error_code& ec) override;
+    void on_response_impl(int code,
+                          boost::beast::string_view reason,
+                          int version,
+                          boost::beast::error_code& ec) override;
+    void on_field_impl(http::field name,
+                       boost::beast::string_view name_string,
+                       boost::beast::string_view value,
+                       boost::beast::error_code& ec) override;
+    void on_header_impl(boost::beast::error_code& ec) override;
+    void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
+                           boost::beast::error_code& ec) override;
+    std::size_t on_body_impl(boost::beast::string_view body, boost::beast::error_code& ec) override;
+    void on_chunk_header_impl(std::uint64_t size,
+                              boost::beast::string_view extensions,
+                              boost::beast::error_code& ec) override;
+    std::size_t on_chunk_body_impl(std::uint64_t remain,
+                                   boost::beast::string_view body,
+                                   boost::beast::error_code& ec) override;
+    void on_finish_impl(boost::beast::error_code& ec) override;
+
+    /// Relay mode: removes the field lines whose names Connection listed.
+    void drop_named_lines();
+
+    Mode mode_;
+    std::string& head_;
+    http::response_header<> header_;
+    unsigned status_ = 0;
+    std::size_t fields_at_ = 0;  // relay mode: where the field lines start in head_
+    std::string content_length_; // relay mode: the upstream's Content-Length, as received
+    boost::container::small_vector<std::string, 2> named_; // relay mode: names Connection lists
+    char* out_ = nullptr;
+    std::size_t room_ = 0;
+    std::size_t filled_ = 0;
+};
+
+} // namespace portcullis::proxy
