@@ -7,11 +7,10 @@
 #include "middleware/proxy/upstream_response.hpp"
 #include "middleware/proxy/wire.hpp"
 
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/serializer.hpp>
-#include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -198,6 +197,38 @@ awaitable<RelayOutcome> relay_exactly(server::ClientConnection& client,
     co_return outcome;
 }
 
+/// Room for a chunk's size line: up to 16 hex digits and CRLF.
+using ChunkLine = std::array<char, 18>;
+using PieceBuffers = std::array<asio::const_buffer, 4>;
+
+/// One piece of a chunked body as sent: "size\r\n", the `n` bytes at `data` and "\r\n" (nothing
+/// when `n` is 0), then the last chunk "0\r\n\r\n" when `last`. Unused buffers are empty.
+PieceBuffers chunk_buffers(ChunkLine& size_line, const char* data, std::size_t n, bool last) {
+    static constexpr std::string_view kCrlf = "\r\n";
+    static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+    PieceBuffers out;
+    if (n > 0) {
+        char* const end = std::to_chars(size_line.data(), size_line.data() + 16, n, 16).ptr;
+        end[0] = '\r';
+        end[1] = '\n';
+        out[0] =
+            asio::buffer(size_line.data(), static_cast<std::size_t>(end + 2 - size_line.data()));
+        out[1] = asio::buffer(data, n);
+        out[2] = asio::buffer(kCrlf.data(), kCrlf.size());
+    }
+    if (last) {
+        out[3] = asio::buffer(kLastChunk.data(), kLastChunk.size());
+    }
+    return out;
+}
+
+/// One piece of a body sent as it is (framed by a Content-Length).
+PieceBuffers raw_buffers(const char* data, std::size_t n) {
+    PieceBuffers out;
+    out[1] = asio::buffer(data, n);
+    return out;
+}
+
 /// Reads the whole upstream body (at most `plan.max_response_body` bytes), lets the response
 /// body step change it, runs BeforeResponse, and sends it with a Content-Length. Nothing has
 /// been sent to the client yet, so failures still get an error reply.
@@ -351,12 +382,14 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     // The header as the upstream sees it.
     // Framing follows the body actually sent, set below, whatever the header says by now (header
     // transforms included): no stale Content-Length or Transfer-Encoding reaches the upstream.
+    // Target, Host and X-Forwarded-For are changed as the head is written.
     strip_hop_by_hop(req, {http::field::expect, http::field::content_length});
-    append_forwarded_for(req, client.peer_ip);
-    req.target(plan.request_target);
     req.version(11);
+    RequestHeadEdits edits;
+    edits.target = plan.request_target;
+    edits.forwarded_for = client.peer_ip;
     if (!plan.preserve_host_header || req[http::field::host].empty()) {
-        req.set(http::field::host, plan.target->host_header);
+        edits.host = plan.target->host_header;
     }
     if (buffered) {
         // Sent whole with its length (also when a step emptied it, if the client sent one).
@@ -376,6 +409,8 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     // A Content-Length body still to come from the client is relayed as raw bytes (no parsing):
     // the part already received goes out with the head, the rest as it arrives.
     const bool raw_body = has_body && !chunked_body && content_length && !expect_continue;
+    // Other bodies (chunked, or after 100-continue) are parsed and sent a piece per read.
+    const bool streamed_body = has_body && !raw_body;
 
     constexpr std::size_t kRelaySize = server::ClientConnection::kRelayBufferSize;
     // A head no response step reads or changes is written for the client while it is parsed.
@@ -414,31 +449,23 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
         sent_at = Clock::now();
 
         // send the header, with the buffered body or the body bytes already received, in one
-        // write (a chunked body, or one after 100-continue, goes through Beast's serializer)
-        std::optional<http::serializer<true, http::buffer_body>> sr;
-        error_code wec;
+        // write
         std::size_t first = 0; // raw body bytes sent with the head
-        if (has_body && !raw_body) {
-            sr.emplace(req);
-            up->stream.expires_after(write_timeout);
-            auto [hec, hn] = co_await http::async_write_header(up->stream, *sr, use_nothrow);
-            wec = hec;
-        } else {
-            client.head.clear();
-            append_request_head(client.head, req);
-            std::array<asio::const_buffer, 2> out;
-            out[0] = asio::buffer(client.head);
-            out[1] = buffered ? asio::buffer(*plan.buffered_body) : asio::const_buffer();
-            if (raw_body) {
-                const auto pending = client.buffer.data();
-                first = static_cast<std::size_t>(
-                    std::min<std::uint64_t>(*content_length, pending.size()));
-                out[1] = asio::buffer(pending.data(), first);
-            }
-            const std::size_t sent = send_now(up->stream, out, write_timeout, wec);
-            if (!wec && sent < asio::buffer_size(out)) {
-                wec = co_await send_rest(up->stream, out, sent);
-            }
+        client.head.clear();
+        append_request_head(client.head, req, edits);
+        std::array<asio::const_buffer, 2> out;
+        out[0] = asio::buffer(client.head);
+        out[1] = buffered ? asio::buffer(*plan.buffered_body) : asio::const_buffer();
+        if (raw_body) {
+            const auto pending = client.buffer.data();
+            first =
+                static_cast<std::size_t>(std::min<std::uint64_t>(*content_length, pending.size()));
+            out[1] = asio::buffer(pending.data(), first);
+        }
+        error_code wec;
+        const std::size_t sent = send_now(up->stream, out, write_timeout, wec);
+        if (!wec && sent < asio::buffer_size(out)) {
+            wec = co_await send_rest(up->stream, out, sent);
         }
         if (wec) {
             if (retryable && up->reused && attempt == 0) {
@@ -466,49 +493,41 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
             }
         }
 
-        // stream a chunked body from the client
-        if (has_body && !raw_body) {
+        // stream a chunked body (or one after 100-continue) from the client
+        if (streamed_body) {
             char* const relay = client.relay_buffer();
             if (expect_continue) {
-                const bool sent = co_await send_continue(client, write_timeout);
-                if (!sent) {
+                const bool continued = co_await send_continue(client, write_timeout);
+                if (!continued) {
                     result.error = "client_gone";
                     co_return result;
                 }
             }
-            do {
-                if (!rp.is_done()) {
-                    rp.get().body().data = relay;
-                    rp.get().body().size = kRelaySize;
-                    client.stream.expires_after(read_timeout);
-                    auto [rec, rn] =
-                        co_await http::async_read(client.stream, client.buffer, rp, use_nothrow);
-                    if (rec == http::error::need_buffer) {
-                        rec = {};
-                    }
-                    if (rec) {
-                        co_return co_await body_read_failed(client, rec);
-                    }
-                    rp.get().body().size = kRelaySize - rp.get().body().size;
-                    rp.get().body().data = relay;
-                    rp.get().body().more = !rp.is_done();
-                } else {
-                    rp.get().body().data = nullptr;
-                    rp.get().body().size = 0;
-                    rp.get().body().more = false;
+            ChunkLine size_line;
+            while (!rp.is_done()) {
+                rp.get().body().data = relay;
+                rp.get().body().size = kRelaySize;
+                client.stream.expires_after(read_timeout);
+                auto [rec, rn] =
+                    co_await http::async_read(client.stream, client.buffer, rp, use_nothrow);
+                if (rec == http::error::need_buffer) {
+                    rec = {};
                 }
+                if (rec) {
+                    co_return co_await body_read_failed(client, rec);
+                }
+                const std::size_t n = kRelaySize - rp.get().body().size;
+                const auto piece = chunked_body ? chunk_buffers(size_line, relay, n, rp.is_done())
+                                                : raw_buffers(relay, n);
                 up->stream.expires_after(write_timeout);
-                auto [bwec, bwn] = co_await http::async_write(up->stream, *sr, use_nothrow);
-                if (bwec == http::error::need_buffer) {
-                    bwec = {};
-                }
+                auto [bwec, bwn] = co_await asio::async_write(up->stream, piece, use_nothrow);
                 if (bwec) {
                     spdlog::warn("upstream {} failed while receiving the body: {}",
                                  plan.target->authority(), bwec.message());
                     co_return co_await reply_error(client, http::status::bad_gateway, kProxyError,
                                                    rp.is_done(), "upstream_write");
                 }
-            } while (!rp.is_done() && !sr->is_done());
+            }
         }
 
         // wait for the response header (skipping interim 1xx responses)
@@ -643,9 +662,7 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
             co_return result;
         }
         char* const relay = client.relay_buffer();
-        static constexpr std::string_view kCrlf = "\r\n";
-        static constexpr std::string_view kLastChunk = "0\r\n\r\n";
-        char size_line[20];
+        ChunkLine size_line;
         do {
             resp->set_output(relay, kRelaySize);
             up->stream.expires_after(upstream_timeout);
@@ -660,20 +677,7 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
                 result.error = "upstream_body";
                 co_return result;
             }
-            const std::size_t n = resp->filled();
-            std::array<asio::const_buffer, 4> out; // empty buffers where unused
-            if (n > 0) {
-                char* const digits_end =
-                    std::to_chars(size_line, size_line + sizeof size_line - 2, n, 16).ptr;
-                digits_end[0] = '\r';
-                digits_end[1] = '\n';
-                out[0] = asio::buffer(size_line, digits_end + 2 - size_line);
-                out[1] = asio::buffer(relay, n);
-                out[2] = asio::buffer(kCrlf.data(), kCrlf.size());
-            }
-            if (resp->is_done()) {
-                out[3] = asio::buffer(kLastChunk.data(), kLastChunk.size());
-            }
+            const auto out = chunk_buffers(size_line, relay, resp->filled(), resp->is_done());
             client.stream.expires_after(write_timeout);
             auto [wec, wn] = co_await asio::async_write(client.stream, out, use_nothrow);
             if (wec) {

@@ -60,21 +60,4 @@ void strip_hop_by_hop(Fields& fields, std::initializer_list<http::field> also) {
     }
 }
 
-void append_forwarded_for(Fields& fields, std::string_view client_ip) {
-    // Looked up by name in the fields' index (equal names keep their order) rather than by
-    // comparing every field's name.
-    const auto [first, last] = fields.equal_range("X-Forwarded-For");
-    if (first == last) {
-        fields.insert("X-Forwarded-For", client_ip);
-        return;
-    }
-    std::string value;
-    for (auto it = first; it != last; ++it) {
-        value.append(it->value().data(), it->value().size());
-        value.append(", ");
-    }
-    value.append(client_ip);
-    fields.set("X-Forwarded-For", value);
-}
-
 } // namespace portcullis::proxy

@@ -3,7 +3,6 @@
 #include "middleware/core/http.hpp"
 
 #include <initializer_list>
-#include <string_view>
 
 namespace portcullis::proxy {
 
@@ -16,9 +15,5 @@ void strip_hop_by_hop(Fields& fields, std::initializer_list<http::field> also = 
 
 /// Whether `f` is one of the hop-by-hop fields strip_hop_by_hop always removes.
 bool is_hop_by_hop(http::field f);
-
-/// Appends `client_ip` to X-Forwarded-For, folding earlier values into one header
-/// ("a, b, client") as Go's reverse proxy does.
-void append_forwarded_for(Fields& fields, std::string_view client_ip);
 
 } // namespace portcullis::proxy

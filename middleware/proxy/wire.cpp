@@ -1,5 +1,7 @@
 #include "middleware/proxy/wire.hpp"
 
+#include <boost/beast/core/string.hpp>
+
 #include <cstring>
 
 namespace portcullis::proxy {
@@ -45,16 +47,78 @@ void append_fields(std::string& out, const Fields& fields) {
 
 } // namespace
 
-void append_request_head(std::string& out, const http::request_header<>& req) {
+void append_request_head(std::string& out,
+                         const http::request_header<>& req,
+                         const RequestHeadEdits& edits) {
     const auto method = req.method_string();
-    const auto target = req.target();
+    const auto target = edits.target.empty() ? std::string_view(req.target()) : edits.target;
     out.append(method.data(), method.size());
     out += ' ';
     out.append(target.data(), target.size());
     out += ' ';
     append_version(out, req.version());
     out += "\r\n";
-    append_fields(out, req);
+    if (edits.host.empty() && edits.forwarded_for.empty()) {
+        append_fields(out, req);
+        return;
+    }
+    constexpr std::string_view kHost = "Host: ";
+    constexpr std::string_view kForwardedFor = "X-Forwarded-For: ";
+    const auto replaced = [&](const Fields::value_type& field) {
+        if (!edits.host.empty() && field.name() == http::field::host) {
+            return true;
+        }
+        return !edits.forwarded_for.empty() && field.name() == http::field::unknown &&
+               boost::beast::iequals(field.name_string(), "X-Forwarded-For");
+    };
+    // Sized once, then copied, as append_fields.
+    std::size_t size = 2;
+    if (!edits.host.empty()) {
+        size += kHost.size() + edits.host.size() + 2;
+    }
+    if (!edits.forwarded_for.empty()) {
+        size += kForwardedFor.size() + edits.forwarded_for.size() + 2;
+    }
+    for (const auto& field : req) {
+        if (!replaced(field)) {
+            size += field.name_string().size() + field.value().size() + 4;
+        } else if (field.name() != http::field::host) {
+            size += field.value().size() + 2; // an earlier X-Forwarded-For value and ", "
+        }
+    }
+    const std::size_t at = out.size();
+    out.resize(at + size);
+    char* p = out.data() + at;
+    const auto put = [&p](std::string_view text) {
+        std::memcpy(p, text.data(), text.size());
+        p += text.size();
+    };
+    for (const auto& field : req) {
+        if (replaced(field)) {
+            continue;
+        }
+        put(field.name_string());
+        put(": ");
+        put(field.value());
+        put("\r\n");
+    }
+    if (!edits.forwarded_for.empty()) {
+        put(kForwardedFor);
+        for (const auto& field : req) {
+            if (replaced(field) && field.name() != http::field::host) {
+                put(field.value());
+                put(", ");
+            }
+        }
+        put(edits.forwarded_for);
+        put("\r\n");
+    }
+    if (!edits.host.empty()) {
+        put(kHost);
+        put(edits.host);
+        put("\r\n");
+    }
+    put("\r\n");
 }
 
 void append_response_head(std::string& out, const http::response_header<>& res) {

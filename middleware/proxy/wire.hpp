@@ -7,11 +7,25 @@
 #include "middleware/core/http.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace portcullis::proxy {
 
+/// What the head sent upstream changes from the request as received, applied while writing it
+/// (the request's fields stay as they are, so a retry writes the same head again).
+struct RequestHeadEdits {
+    std::string_view target;        // replaces the request target when not empty
+    std::string_view host;          // replaces every Host field (or adds one) when not empty
+    std::string_view forwarded_for; // when not empty, appended to X-Forwarded-For, folding the
+                                    // client's X-Forwarded-For fields into one ("a, b, client")
+};
+
 /// Appends "METHOD target HTTP/x.y\r\n", every field as "Name: value\r\n" in order, and "\r\n".
-void append_request_head(std::string& out, const http::request_header<>& req);
+/// With `edits`, the fields it replaces are left out where they were and written, X-Forwarded-For
+/// then Host, after the others.
+void append_request_head(std::string& out,
+                         const http::request_header<>& req,
+                         const RequestHeadEdits& edits = {});
 
 /// Appends "HTTP/x.y code reason\r\n" (the reason as received, else the standard one), the
 /// fields and "\r\n".

@@ -3,6 +3,7 @@
 // deadline. Each ends in a 502/504 (or, once the header was sent on, a cut-off response), and
 // the gateway keeps serving.
 #include "examples/echo_upstream/echo_server.hpp"
+#include "tests/support/fake_upstream.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
 
@@ -19,84 +20,12 @@
 #include <unistd.h>
 
 using portcullis::examples::EchoServer;
+using portcullis::test::FakeUpstream;
 using portcullis::test::GatewayFixture;
 using portcullis::test::http_request;
 using portcullis::test::HttpClient;
 
 namespace {
-
-/// A loopback server that runs `behaviour` on each accepted connection (after reading the
-/// request header), one connection at a time, until destroyed.
-class FakeUpstream {
-  public:
-    explicit FakeUpstream(std::function<void(int)> behaviour) : behaviour_(std::move(behaviour)) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-        REQUIRE(::listen(fd_, 16) == 0);
-        socklen_t len = sizeof addr;
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-        port_ = ntohs(addr.sin_port);
-        thread_ = std::thread([this] { run(); });
-    }
-    ~FakeUpstream() {
-        stop_ = true;
-        ::shutdown(fd_, SHUT_RDWR);
-        ::close(fd_);
-        thread_.join();
-    }
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-    int accepted() const { return accepted_; }
-
-    /// Closes `fd` with a reset (RST) instead of an orderly FIN.
-    static void reset(int fd) {
-        linger lg{1, 0};
-        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-        ::close(fd);
-    }
-    static void send_all(int fd, const std::string& bytes) {
-        std::size_t sent = 0;
-        while (sent < bytes.size()) {
-            const auto n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-            if (n <= 0) {
-                return;
-            }
-            sent += static_cast<std::size_t>(n);
-        }
-    }
-
-  private:
-    void run() {
-        while (!stop_) {
-            const int c = ::accept(fd_, nullptr, nullptr);
-            if (c < 0) {
-                return;
-            }
-            ++accepted_;
-            timeval tv{2, 0};
-            ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-            std::string head;
-            char buf[4096];
-            while (head.find("\r\n\r\n") == std::string::npos) {
-                const auto n = ::recv(c, buf, sizeof buf, 0);
-                if (n <= 0) {
-                    break;
-                }
-                head.append(buf, static_cast<std::size_t>(n));
-            }
-            behaviour_(c); // closes c
-        }
-    }
-
-    std::function<void(int)> behaviour_;
-    int fd_ = -1;
-    std::uint16_t port_ = 0;
-    std::atomic<bool> stop_{false};
-    std::atomic<int> accepted_{0};
-    std::thread thread_;
-};
 
 /// A gateway with one keyless API at /b/ in front of `target`, and /ok/ in front of an echo.
 struct Gateway {

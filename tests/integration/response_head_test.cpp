@@ -1,81 +1,21 @@
 // The response head the client gets, byte for byte, through the real portcullis process: an API
 // whose response steps read the head (a response header transform) and one whose head is relayed
 // as parsed must differ only by what the step added.
+#include "tests/support/fake_upstream.hpp"
 #include "tests/support/gateway_process.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
-#include <atomic>
 #include <netinet/in.h>
 #include <string>
 #include <sys/socket.h>
-#include <thread>
 #include <unistd.h>
 
+using portcullis::test::FakeUpstream;
 using portcullis::test::GatewayFixture;
 
 namespace {
-
-/// A loopback upstream that answers every request with the same raw bytes, then closes.
-class RawUpstream {
-  public:
-    explicit RawUpstream(std::string answer) : answer_(std::move(answer)) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-        REQUIRE(::listen(fd_, 16) == 0);
-        socklen_t len = sizeof addr;
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-        port_ = ntohs(addr.sin_port);
-        thread_ = std::thread([this] { run(); });
-    }
-    ~RawUpstream() {
-        ::shutdown(fd_, SHUT_RDWR);
-        ::close(fd_);
-        thread_.join();
-    }
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
-  private:
-    void run() {
-        for (;;) {
-            const int c = ::accept(fd_, nullptr, nullptr);
-            if (c < 0) {
-                return;
-            }
-            timeval tv{2, 0};
-            ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-            std::string head;
-            char buf[4096];
-            while (head.find("\r\n\r\n") == std::string::npos) {
-                const auto n = ::recv(c, buf, sizeof buf, 0);
-                if (n <= 0) {
-                    break;
-                }
-                head.append(buf, static_cast<std::size_t>(n));
-            }
-            std::size_t sent = 0;
-            while (sent < answer_.size()) {
-                const auto n =
-                    ::send(c, answer_.data() + sent, answer_.size() - sent, MSG_NOSIGNAL);
-                if (n <= 0) {
-                    break;
-                }
-                sent += static_cast<std::size_t>(n);
-            }
-            ::shutdown(c, SHUT_WR);
-            ::close(c);
-        }
-    }
-
-    std::string answer_;
-    int fd_ = -1;
-    std::uint16_t port_ = 0;
-    std::thread thread_;
-};
 
 /// Sends `request` to 127.0.0.1:port and returns every byte received until the server closes
 /// (at most 5 s).
@@ -143,7 +83,7 @@ TEST_CASE("a relayed response head and one a response step read reach the client
              "HTTP/1.1 204 No Content\r\nX-Kept: k\r\nConnection: close\r\n\r\n"});
     CAPTURE(c.name);
 
-    RawUpstream up{c.upstream};
+    FakeUpstream up{FakeUpstream::answer(c.upstream)};
     GatewayFixture fx;
     fx.add_api(GatewayFixture::keyless_api("relay", "/relay/", up.url(), true));
     auto stepped = GatewayFixture::keyless_api("stepped", "/stepped/", up.url(), true);
