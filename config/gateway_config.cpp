@@ -17,6 +17,8 @@ using Json = nlohmann::json;
 
 constexpr int kMaxPort = 65535;
 constexpr std::int64_t kMaxWorkers = 1024;
+constexpr int kTls10 = 769; // TLS versions as Go numbers them (and OpenSSL)
+constexpr int kTls13 = 772;
 constexpr std::array<std::string_view, 6> kLogLevels = {"trace", "debug", "info",
                                                         "warn",  "error", "off"};
 
@@ -104,6 +106,33 @@ HttpServerOptions read_http_server_options(const JsonReader& reader) {
     read_body_limit(reader, "max_response_body_size", options.max_response_body_size);
     read_seconds(reader, "read_timeout", options.read_timeout);
     read_seconds(reader, "write_timeout", options.write_timeout);
+    reader.read("use_ssl", options.use_ssl);
+    for (const JsonReader& entry : reader.elements("certificates")) {
+        ServerCertificate cert;
+        entry.read("domain_name", cert.domain_name);
+        entry.read("cert_file", cert.cert_file);
+        entry.read("key_file", cert.key_file);
+        if (cert.cert_file.empty() || cert.key_file.empty()) {
+            entry.fail("", "a certificate needs cert_file and key_file");
+        }
+        options.certificates.push_back(std::move(cert));
+    }
+    for (const auto* key : {"min_version", "max_version"}) {
+        int& version =
+            std::string_view(key) == "min_version" ? options.min_version : options.max_version;
+        reader.read(key, version);
+        if (version != 0 && (version < kTls10 || version > kTls13)) {
+            reader.fail(key,
+                        "expected a TLS version: 769 (1.0), 770 (1.1), 771 (1.2) or 772 (1.3)");
+        }
+    }
+    if (options.min_version != 0 && options.max_version != 0 &&
+        options.min_version > options.max_version) {
+        reader.fail("min_version", "is above max_version");
+    }
+    if (options.use_ssl && options.certificates.empty()) {
+        reader.fail("certificates", "use_ssl needs at least one certificate (cert_file, key_file)");
+    }
     return options;
 }
 
@@ -128,6 +157,7 @@ PortcullisOptions read_portcullis_options(const JsonReader& reader) {
     read_log_level(reader, "log_level", options.log_level);
     read_log_level(reader, "access_log", options.access_log);
     reader.read("access_log_format", options.access_log_format);
+    reader.read("upstream_ca_file", options.upstream_ca_file);
     if (options.access_log_format != "text" && options.access_log_format != "json") {
         reader.fail("access_log_format", "must be \"text\" or \"json\"");
     }
@@ -280,6 +310,7 @@ parse_gateway_config(std::string_view text, const std::string& file, const Envir
     root.read("health_check_endpoint_name", config.health_check_endpoint_name);
     config.http_server_options = read_http_server_options(root.object("http_server_options"));
     read_seconds(root, "proxy_default_timeout", config.proxy_default_timeout);
+    root.read("proxy_ssl_insecure_skip_verify", config.proxy_ssl_insecure_skip_verify);
     root.read("enable_redis_rolling_limiter", config.enable_redis_rolling_limiter);
     root.read("enable_sentinel_rate_limiter", config.enable_sentinel_rate_limiter);
     root.read("enable_fixed_window_rate_limiter", config.enable_fixed_window_rate_limiter);

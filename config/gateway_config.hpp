@@ -37,15 +37,26 @@ struct PoliciesConfig {
 };
 
 /// `http_server_options` in tyk.conf.
+/// A certificate of the TLS listener (`http_server_options.certificates[]`).
+struct ServerCertificate {
+    std::string domain_name; // the SNI name it serves ("*.example.com": one label); "" = any
+    std::string cert_file;   // PEM: the certificate, then its chain
+    std::string key_file;    // PEM private key
+};
+
 struct HttpServerOptions {
     bool enable_strict_routes = false;
     bool enable_path_prefix_matching = false;
     bool enable_path_suffix_matching = false;
     int xff_depth = 0;
-    std::int64_t max_request_body_size = 0;  // bytes, 0 = unlimited (413 beyond)
-    std::int64_t max_response_body_size = 0; // bytes, 0 = unlimited (buffered responses only)
-    Seconds read_timeout{120};               // per client read once the headers are in
-    Seconds write_timeout{120};              // per write to the client
+    std::int64_t max_request_body_size = 0;      // bytes, 0 = unlimited (413 beyond)
+    std::int64_t max_response_body_size = 0;     // bytes, 0 = unlimited (buffered responses only)
+    Seconds read_timeout{120};                   // per client read once the headers are in
+    Seconds write_timeout{120};                  // per write to the client
+    bool use_ssl = false;                        // the listener speaks TLS only
+    std::vector<ServerCertificate> certificates; // by SNI name; the first when none matches
+    int min_version = 0; // lowest TLS version accepted (Go's numbers: 771 = TLS 1.2); 0 = 1.2
+    int max_version = 0; // highest TLS version; 0 = the highest supported
 };
 
 /// Portcullis' own settings, all under the `portcullis` object of tyk.conf.
@@ -66,6 +77,8 @@ struct PortcullisOptions {
     std::string access_log_format = "text";      // "text" or "json" (one JSON object per line)
     /// "IP:port" where GET /metrics answers in Prometheus format; empty: no metrics listener.
     std::string metrics_address;
+    /// PEM file of certificate authorities trusted for HTTPS upstreams, besides the system's.
+    std::string upstream_ca_file;
     /// Test-only request hooks (header `X-Portcullis-Test-Meta: key=value` sets a metadata key
     /// through the save-back path). Never enable in production.
     bool test_hooks = false;
@@ -101,6 +114,9 @@ struct GatewayConfig {
     std::string health_check_endpoint_name = "hello";
     HttpServerOptions http_server_options;
     Seconds proxy_default_timeout{30}; // waiting for the upstream's response header
+    /// Upstream TLS certificates are not verified, for every API (Tyk's opt-out; the API's own
+    /// is proxy.transport.ssl_insecure_skip_verify).
+    bool proxy_ssl_insecure_skip_verify = false;
     bool enable_redis_rolling_limiter = false;
     bool enable_sentinel_rate_limiter = false;
     bool enable_fixed_window_rate_limiter = false;

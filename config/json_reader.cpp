@@ -345,4 +345,22 @@ std::vector<std::pair<std::string, JsonReader>> JsonReader::members(std::string_
     return out;
 }
 
+std::vector<JsonReader> JsonReader::elements(std::string_view key) const {
+    std::vector<JsonReader> out;
+    const Json* value = find(key);
+    if (value == nullptr) {
+        return out;
+    }
+    if (!value->is_array()) {
+        fail(key, type_mismatch("an array", *value));
+    }
+    const std::string path = child_path(key);
+    for (std::size_t i = 0; i < value->size(); ++i) {
+        JsonReader element((*value)[i], file_, path + "/" + std::to_string(i));
+        element.env_ = env_;
+        out.push_back(std::move(element));
+    }
+    return out;
+}
+
 } // namespace portcullis::config

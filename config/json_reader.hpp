@@ -69,6 +69,8 @@ class JsonReader {
     const nlohmann::json& raw(std::string_view key) const;
     /// Each member of the object at `key` as (name, reader); empty when missing.
     std::vector<std::pair<std::string, JsonReader>> members(std::string_view key) const;
+    /// Each element of the array of objects at `key`; empty when missing or null.
+    std::vector<JsonReader> elements(std::string_view key) const;
 
     /// Throws ConfigException for `key` (or for this object when `key` is empty).
     [[noreturn]] void fail(std::string_view key, const std::string& message) const;

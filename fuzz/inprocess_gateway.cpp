@@ -176,7 +176,8 @@ InProcessGateway::InProcessGateway() {
     logging::init(config->portcullis);
 
     static ControlPlane* control = new ControlPlane(config);
-    static server::Worker* worker = new server::Worker(0, control->current(), control);
+    static server::Worker* worker =
+        new server::Worker(0, control->current(), control, server::Worker::Tls{});
     worker->listen(tcp::endpoint{asio::ip::make_address("127.0.0.1"), 0});
     port_ = worker->local_port();
     control->attach({worker});

@@ -2,6 +2,7 @@
 
 #include "gateway/cluster/cluster_subscriber.hpp"
 #include "gateway/common/asio.hpp"
+#include "gateway/common/tls.hpp"
 #include "gateway/metrics/metrics_server.hpp"
 #include "gateway/server/worker.hpp"
 #include "middleware/keys/token.hpp"
@@ -40,10 +41,22 @@ int Runtime::run() {
         spdlog::critical("listen_address \"{}\" is not an IP address", config_->listen_address);
         return 2;
     }
+    // TLS: the listener's certificates and the client context of HTTPS upstreams
+    try {
+        if (config_->http_server_options.use_ssl) {
+            server_tls_ = std::make_unique<tls::ServerContexts>(config_->http_server_options);
+        }
+        upstream_tls_ = tls::make_upstream_context(config_->portcullis.upstream_ca_file);
+    } catch (const tls::TlsError& e) {
+        spdlog::critical("{}", e.what());
+        return 2;
+    }
+    const server::Worker::Tls tls{server_tls_.get(), upstream_tls_.get()};
+
     std::uint16_t port = static_cast<std::uint16_t>(config_->listen_port);
     try {
         for (unsigned i = 0; i < count; ++i) {
-            auto worker = std::make_unique<server::Worker>(i, state, control_.get());
+            auto worker = std::make_unique<server::Worker>(i, state, control_.get(), tls);
             worker->listen(tcp::endpoint{address, port});
             port = worker->local_port();
             workers_.push_back(std::move(worker));
@@ -71,8 +84,8 @@ int Runtime::run() {
     if (config_->secret.empty()) {
         spdlog::warn("secret is empty: the Gateway API (/tyk/) refuses every request");
     }
-    spdlog::info("portcullis {} listening on {}:{} with {} worker(s), {} API(s) loaded",
-                 PORTCULLIS_VERSION, address.to_string(), port, count,
+    spdlog::info("portcullis {} listening on {}:{}{} with {} worker(s), {} API(s) loaded",
+                 PORTCULLIS_VERSION, address.to_string(), port, server_tls_ ? " (TLS)" : "", count,
                  state->router->apis().size());
 
     // Cluster notifications (reloads, key changes made through other nodes) over Redis pub/sub.

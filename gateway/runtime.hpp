@@ -10,10 +10,17 @@
 #include <string>
 #include <vector>
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace portcullis {
 
 namespace server {
 class Worker;
+}
+namespace tls {
+class ServerContexts;
 }
 
 /// The composition root: builds the control plane (configuration snapshots), starts the
@@ -24,7 +31,7 @@ class Runtime {
     ~Runtime();
 
     /// Blocks until shutdown. Returns the process exit code (0 after a clean drain, 1 when the
-    /// listener cannot be opened, 2 for a bad listen address).
+    /// listener cannot be opened, 2 for a bad listen address or an unusable certificate).
     int run();
 
   private:
@@ -36,6 +43,9 @@ class Runtime {
 
     std::shared_ptr<const config::GatewayConfig> config_;
     std::unique_ptr<ControlPlane> control_;
+    // TLS contexts the workers share: declared before them, so they outlive them.
+    std::unique_ptr<tls::ServerContexts> server_tls_;
+    std::unique_ptr<boost::asio::ssl::context> upstream_tls_;
     std::vector<std::unique_ptr<server::Worker>> workers_;
     std::atomic<std::uint64_t> notifications_{0};
 };

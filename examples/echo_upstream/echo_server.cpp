@@ -6,6 +6,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -114,6 +116,15 @@ nlohmann::json describe(const http::request<http::buffer_body>& req,
     return echo;
 }
 
+void shutdown_send(tcp::socket& socket) {
+    boost::system::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+void shutdown_send(asio::ssl::stream<tcp::socket>& stream) {
+    shutdown_send(stream.next_layer());
+}
+
 } // namespace
 
 struct EchoServer::Impl {
@@ -122,6 +133,7 @@ struct EchoServer::Impl {
     std::thread thread;
     std::atomic<std::uint64_t> accepted{0};
     std::atomic<std::uint64_t> served{0};
+    std::unique_ptr<asio::ssl::context> tls; // set: connections speak TLS
 
     static asio::awaitable<void> accept_loop(Impl* self) {
         for (;;) {
@@ -130,12 +142,29 @@ struct EchoServer::Impl {
                 co_return;
             }
             ++self->accepted;
-            asio::co_spawn(self->ioc, session(self, std::move(socket)), asio::detached);
+            if (self->tls) {
+                asio::co_spawn(self->ioc, tls_session(self, std::move(socket)), asio::detached);
+            } else {
+                asio::co_spawn(self->ioc, plain_session(self, std::move(socket)), asio::detached);
+            }
         }
     }
 
+    static asio::awaitable<void> plain_session(Impl* self, tcp::socket socket) {
+        co_await session(self, socket);
+    }
+
+    static asio::awaitable<void> tls_session(Impl* self, tcp::socket socket) {
+        asio::ssl::stream<tcp::socket> stream{std::move(socket), *self->tls};
+        auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_nothrow);
+        if (!ec) {
+            co_await session(self, stream);
+        }
+    }
+
+    template <class Stream>
     static asio::awaitable<bool>
-    send_bytes(tcp::socket& socket, std::uint64_t n, bool chunked, bool keep_alive) {
+    send_bytes(Stream& socket, std::uint64_t n, bool chunked, bool keep_alive) {
         http::response<http::buffer_body> res{http::status::ok, 11};
         res.set(http::field::content_type, "application/octet-stream");
         if (chunked) {
@@ -171,7 +200,7 @@ struct EchoServer::Impl {
         co_return true;
     }
 
-    static asio::awaitable<void> session(Impl* self, tcp::socket socket) {
+    template <class Stream> static asio::awaitable<void> session(Impl* self, Stream& socket) {
         beast::flat_buffer buffer;
         std::vector<char> scratch(64 * 1024);
         for (;;) {
@@ -275,13 +304,17 @@ struct EchoServer::Impl {
                 break;
             }
         }
-        boost::system::error_code ignored;
-        socket.shutdown(tcp::socket::shutdown_send, ignored);
+        shutdown_send(socket);
     }
 };
 
-EchoServer::EchoServer(const std::string& address, std::uint16_t port)
+EchoServer::EchoServer(const std::string& address, std::uint16_t port, const Tls* tls)
     : impl_(std::make_unique<Impl>()) {
+    if (tls != nullptr) {
+        impl_->tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+        impl_->tls->use_certificate_chain_file(tls->cert_file);
+        impl_->tls->use_private_key_file(tls->key_file, asio::ssl::context::pem);
+    }
     tcp::endpoint endpoint{asio::ip::make_address(address), port};
     impl_->acceptor.open(endpoint.protocol());
     impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));

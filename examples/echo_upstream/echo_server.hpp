@@ -20,7 +20,17 @@ namespace portcullis::examples {
 /// Runs its own io_context on a background thread; stops and joins on destruction.
 class EchoServer {
   public:
-    explicit EchoServer(const std::string& address = "127.0.0.1", std::uint16_t port = 0);
+    /// Certificate and key (PEM files) when the server speaks TLS.
+    struct Tls {
+        std::string cert_file;
+        std::string key_file;
+    };
+
+    /// With `tls`, every connection starts with a TLS handshake (throws when the files cannot
+    /// be used).
+    explicit EchoServer(const std::string& address = "127.0.0.1",
+                        std::uint16_t port = 0,
+                        const Tls* tls = nullptr);
     ~EchoServer();
     EchoServer(const EchoServer&) = delete;
     EchoServer& operator=(const EchoServer&) = delete;

@@ -9,6 +9,8 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/error.hpp>
 
 #include <chrono>
@@ -25,10 +27,14 @@ namespace portcullis {
 /// every later one fail with beast::error::timeout until a new deadline is set. The socket stays
 /// open (unlike beast::tcp_stream, which closes it): after a body read times out, a new deadline
 /// lets the 408 still go out. Used only on its io_context's thread.
+///
+/// After start_tls, reads and writes go through a TLS session over the socket (downstream TLS
+/// termination, HTTPS upstreams); the deadline covers them, and the handshake, the same way.
 class DeadlineStream {
   public:
     using executor_type = Executor;
     using clock = std::chrono::steady_clock;
+    using TlsStream = asio::ssl::stream<Socket&>;
 
     explicit DeadlineStream(asio::io_context& ioc) : state_(std::make_shared<State>(ioc)) {}
     explicit DeadlineStream(Socket socket) : state_(std::make_shared<State>(std::move(socket))) {}
@@ -36,6 +42,7 @@ class DeadlineStream {
         if (state_) {
             error_code ignored;
             state_->timer.cancel();
+            state_->tls.reset();
             state_->socket.close(ignored);
         }
     }
@@ -46,6 +53,15 @@ class DeadlineStream {
 
     executor_type get_executor() noexcept { return state_->socket.get_executor(); }
     Socket& socket() noexcept { return state_->socket; }
+
+    /// Makes every later read and write go through a TLS session of `ctx` over the socket;
+    /// async_handshake starts it. Call once, before any other I/O.
+    TlsStream& start_tls(asio::ssl::context& ctx) {
+        state_->tls = std::make_unique<TlsStream>(state_->socket, ctx);
+        return *state_->tls;
+    }
+    /// The TLS session, or null for plain TCP.
+    TlsStream* tls() noexcept { return state_->tls.get(); }
 
     /// Operations pending or started after `d` from now fail with beast::error::timeout.
     void expires_after(clock::duration d) { expires_at(clock::now() + d); }
@@ -71,10 +87,15 @@ class DeadlineStream {
     /// Writes what the socket takes at once, never waiting (the socket is switched to
     /// non-blocking mode). Returns the bytes written; `ec` is set on a failure other than
     /// "would block". The rest, if any, is for async_write.
+    /// Over TLS nothing is written here (a record may need several socket writes): all of it is
+    /// for async_write.
     template <class ConstBuffers>
     std::size_t write_now(const ConstBuffers& buffers, error_code& ec) {
         if (state_->expired) {
             ec = beast::error::timeout;
+            return 0;
+        }
+        if (state_->tls) {
             return 0;
         }
         Socket& socket = state_->socket;
@@ -99,6 +120,11 @@ class DeadlineStream {
                     fail_now(std::move(handler), st, std::size_t{0});
                     return;
                 }
+                if (st->tls) {
+                    st->tls->async_read_some(b,
+                                             Translate<decltype(handler)>{std::move(handler), st});
+                    return;
+                }
                 st->socket.async_read_some(b, Translate<decltype(handler)>{std::move(handler), st});
             },
             token, state_, buffers);
@@ -112,10 +138,30 @@ class DeadlineStream {
                     fail_now(std::move(handler), st, std::size_t{0});
                     return;
                 }
+                if (st->tls) {
+                    st->tls->async_write_some(b,
+                                              Translate<decltype(handler)>{std::move(handler), st});
+                    return;
+                }
                 st->socket.async_write_some(b,
                                             Translate<decltype(handler)>{std::move(handler), st});
             },
             token, state_, buffers);
+    }
+
+    /// The TLS handshake (after start_tls), within the deadline.
+    template <class Token>
+    auto async_handshake(asio::ssl::stream_base::handshake_type type, Token&& token) {
+        return asio::async_initiate<Token, void(error_code)>(
+            [](auto handler, const std::shared_ptr<State>& st,
+               asio::ssl::stream_base::handshake_type t) {
+                if (st->expired) {
+                    fail_now(std::move(handler), st);
+                    return;
+                }
+                st->tls->async_handshake(t, Translate<decltype(handler)>{std::move(handler), st});
+            },
+            token, state_, type);
     }
 
     /// Connects to the first endpoint of `endpoints` that accepts, within the deadline.
@@ -142,6 +188,7 @@ class DeadlineStream {
         explicit State(asio::io_context& ioc) : socket(ioc), timer(ioc) {}
         explicit State(Socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
         Socket socket;
+        std::unique_ptr<TlsStream> tls; // after start_tls; destroyed before the socket
         Timer timer;
         clock::time_point deadline = clock::time_point::max();
         std::uint64_t generation = 0; // of the timer wait that counts
@@ -169,12 +216,33 @@ class DeadlineStream {
         }
 
         template <class Result> void operator()(error_code ec, Result&& result) {
-            if (ec && state->expired) {
-                ec = beast::error::timeout;
-            }
+            translate(ec);
             std::move(handler)(ec, std::forward<Result>(result));
         }
+        void operator()(error_code ec) {
+            translate(ec);
+            std::move(handler)(ec);
+        }
+        void translate(error_code& ec) const {
+            if (!ec) {
+                return;
+            }
+            if (state->expired) {
+                ec = beast::error::timeout;
+            } else if (ec == asio::ssl::error::stream_truncated) {
+                // A TLS peer that closed without close_notify: the end of the stream, as for
+                // TCP (a body delimited by the connection's end ends there).
+                ec = asio::error::eof;
+            }
+        }
     };
+
+    /// Completes `handler` with beast::error::timeout without starting anything.
+    template <class Handler>
+    static void fail_now(Handler handler, const std::shared_ptr<State>& st) {
+        const auto ex = asio::get_associated_executor(handler, st->socket.get_executor());
+        asio::post(ex, asio::append(std::move(handler), error_code{beast::error::timeout}));
+    }
 
     /// Completes `handler` with beast::error::timeout (and `result`) without starting anything:
     /// the deadline has passed and no new one was set.

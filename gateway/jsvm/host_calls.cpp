@@ -46,10 +46,6 @@
 #include <utility>
 #include <vector>
 
-// Asio's TLS support is compiled separately like the rest of Asio (gateway/asio_impl.cpp), and
-// only this file uses it: its one instantiation lives here.
-#include <boost/asio/ssl/impl/src.hpp>
-
 namespace portcullis::jsvm_host {
 
 namespace {

@@ -426,13 +426,14 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
         // liveness check (a stale one is retried once below).
         UpstreamConnectionPtr conn;
         if (attempt == 0) {
-            conn = client.worker.upstream_pool().take_idle(plan.target, !retryable);
+            conn = client.worker.upstream_pool().take_idle(plan.target, !retryable,
+                                                           plan.skip_tls_verify);
         }
         error_code aec;
         if (!conn) {
             auto [acquire_ec, fresh] = co_await client.worker.upstream_pool().acquire(
                 plan.target, attempt > 0, to_steady(cfg.portcullis.upstream_connect_timeout),
-                !retryable);
+                !retryable, plan.skip_tls_verify);
             aec = acquire_ec;
             conn = std::move(fresh);
         }
@@ -442,8 +443,10 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
                 co_return co_await reply_error(client, http::status::gateway_timeout, kTimeoutError,
                                                !has_body, "upstream_timeout");
             }
+            const bool tls_failed = aec.category() == asio::error::get_ssl_category();
             co_return co_await reply_error(client, http::status::bad_gateway, kProxyError,
-                                           !has_body, "upstream_connect");
+                                           !has_body,
+                                           tls_failed ? "upstream_tls" : "upstream_connect");
         }
         up = std::move(conn);
         sent_at = Clock::now();

@@ -61,6 +61,7 @@ struct ForwardPlan {
     const config::TargetUrl* target = nullptr; // must outlive the forward call
     std::string request_target;                // path?query sent upstream
     bool preserve_host_header = false;
+    bool skip_tls_verify = false;              // https:// target: its certificate is not checked
     std::int64_t max_request_body = 0;         // 0 = unlimited
     BeforeResponse* before_response = nullptr; // optional; must outlive the forward call
     /// When set, the body was read whole by read_request_body() (and may have been changed):

@@ -1290,6 +1290,8 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
     plan.target = rewritten_target ? &*rewritten_target : &current->proxy.target;
     plan.request_target = std::move(request_target);
     plan.preserve_host_header = !rewritten_target && current->proxy.preserve_host_header;
+    plan.skip_tls_verify =
+        current->proxy.ssl_insecure_skip_verify || cfg.proxy_ssl_insecure_skip_verify;
     plan.max_request_body = cfg.http_server_options.max_request_body_size;
     plan.before_response = &response_steps;
     plan.buffered_body = body_buffered ? &body : nullptr;

@@ -1,5 +1,7 @@
 #include "gateway/proxy/upstream_pool.hpp"
 
+#include "gateway/common/tls.hpp"
+
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <spdlog/spdlog.h>
 
@@ -20,8 +22,10 @@ bool still_open(TcpStream& stream) {
 
 } // namespace
 
-UpstreamPool::UpstreamPool(asio::io_context& ioc, const config::PortcullisOptions& options)
-    : ioc_(ioc), max_idle_per_host_(options.upstream_max_idle_per_host),
+UpstreamPool::UpstreamPool(asio::io_context& ioc,
+                           const config::PortcullisOptions& options,
+                           asio::ssl::context* tls)
+    : ioc_(ioc), tls_(tls), max_idle_per_host_(options.upstream_max_idle_per_host),
       idle_timeout_(to_steady(options.upstream_idle_timeout)), sweep_timer_(ioc) {}
 
 awaitable<std::pair<error_code, std::vector<tcp::endpoint>>>
@@ -58,16 +62,30 @@ UpstreamPool::resolve(const config::TargetUrl* target,
     co_return std::pair{error_code{}, std::move(endpoints)};
 }
 
+const std::string& UpstreamPool::pool_key(const config::TargetUrl& target,
+                                          bool skip_tls_verify,
+                                          std::string& storage) {
+    if (!target.tls()) {
+        return target.authority();
+    }
+    storage = (skip_tls_verify ? "https+insecure://" : "https://") + target.authority();
+    return storage;
+}
+
 awaitable<std::pair<error_code, UpstreamConnectionPtr>>
 UpstreamPool::acquire(const config::TargetUrl* target,
                       bool fresh,
                       std::chrono::steady_clock::duration connect_timeout,
-                      bool check_open) {
-    const std::string& key = target->authority();
+                      bool check_open,
+                      bool skip_tls_verify) {
     if (!fresh) {
-        if (auto conn = take_idle(target, check_open)) {
+        if (auto conn = take_idle(target, check_open, skip_tls_verify)) {
             co_return std::pair{error_code{}, std::move(conn)};
         }
+    }
+    if (target->tls() && tls_ == nullptr) {
+        co_return std::pair{error_code{asio::error::operation_not_supported},
+                            UpstreamConnectionPtr{}};
     }
 
     auto [rec, endpoints] = co_await resolve(target, connect_timeout);
@@ -75,7 +93,8 @@ UpstreamPool::acquire(const config::TargetUrl* target,
         co_return std::pair{rec, UpstreamConnectionPtr{}};
     }
     auto conn = std::make_unique<UpstreamConnection>(ioc_);
-    conn->key = key;
+    std::string storage;
+    conn->key = pool_key(*target, skip_tls_verify, storage);
     conn->stream.expires_after(connect_timeout);
     auto [cec, endpoint] = co_await conn->stream.async_connect(endpoints, use_nothrow);
     if (cec) {
@@ -83,11 +102,24 @@ UpstreamPool::acquire(const config::TargetUrl* target,
     }
     error_code ignored;
     conn->stream.socket().set_option(tcp::no_delay(true), ignored);
+    if (target->tls()) {
+        auto& session = conn->stream.start_tls(*tls_);
+        tls::prepare_client_session(session.native_handle(), target->host, skip_tls_verify);
+        auto [hec] =
+            co_await conn->stream.async_handshake(asio::ssl::stream_base::client, use_nothrow);
+        if (hec) {
+            spdlog::warn("upstream {}: TLS handshake failed: {}", target->authority(),
+                         tls::handshake_failure(session.native_handle(), hec.message()));
+            co_return std::pair{hec, UpstreamConnectionPtr{}};
+        }
+    }
     co_return std::pair{error_code{}, std::move(conn)};
 }
 
-UpstreamConnectionPtr UpstreamPool::take_idle(const config::TargetUrl* target, bool check_open) {
-    const auto it = idle_.find(target->authority());
+UpstreamConnectionPtr
+UpstreamPool::take_idle(const config::TargetUrl* target, bool check_open, bool skip_tls_verify) {
+    std::string storage;
+    const auto it = idle_.find(pool_key(*target, skip_tls_verify, storage));
     if (it == idle_.end()) {
         return nullptr;
     }

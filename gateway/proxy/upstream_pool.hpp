@@ -5,6 +5,8 @@
 #include "gateway/common/asio.hpp"
 #include "gateway/common/deadline_stream.hpp"
 
+#include <boost/asio/ssl/context.hpp>
+
 #include <chrono>
 #include <memory>
 #include <string>
@@ -21,7 +23,7 @@ struct UpstreamConnection {
 
     TcpStream stream;
     beast::flat_buffer buffer;
-    std::string key;     // pool key ("host:port")
+    std::string key;     // pool key ("host:port"; "https://host:port" and the TLS check for TLS)
     bool reused = false; // taken from the pool (may have been closed by the upstream meanwhile)
     std::chrono::steady_clock::time_point idle_since{};
 };
@@ -31,22 +33,30 @@ using UpstreamConnectionPtr = std::unique_ptr<UpstreamConnection>;
 /// worker's thread; owns idle connections, lends busy ones out by unique_ptr.
 class UpstreamPool {
   public:
-    UpstreamPool(asio::io_context& ioc, const config::PortcullisOptions& options);
+    /// `tls` is the client context for https:// targets (null: they fail to connect).
+    UpstreamPool(asio::io_context& ioc,
+                 const config::PortcullisOptions& options,
+                 asio::ssl::context* tls = nullptr);
 
     /// A connection to `target`: an idle pooled one, else a new one (connect deadline
-    /// `connect_timeout`). With `fresh` the pool is bypassed. With `check_open` a pooled
-    /// connection is first checked for an EOF the upstream sent meanwhile (one more system call;
-    /// callers that can retry on a fresh connection skip it). `target` must stay alive until the
-    /// coroutine completes.
+    /// `connect_timeout`, which covers the TLS handshake of an https:// target too; its
+    /// certificate is verified unless `skip_tls_verify`). With `fresh` the pool is bypassed.
+    /// With `check_open` a pooled connection is first checked for an EOF the upstream sent
+    /// meanwhile (one more system call; callers that can retry on a fresh connection skip it).
+    /// `target` must stay alive until the coroutine completes. A failed handshake is logged with
+    /// its reason.
     awaitable<std::pair<error_code, UpstreamConnectionPtr>>
     acquire(const config::TargetUrl* target,
             bool fresh,
             std::chrono::steady_clock::duration connect_timeout,
-            bool check_open = true);
+            bool check_open = true,
+            bool skip_tls_verify = false);
 
     /// An idle pooled connection to `target`, or null (no coroutine: the common case of
-    /// acquire, for callers that try it first). `check_open` as for acquire.
-    UpstreamConnectionPtr take_idle(const config::TargetUrl* target, bool check_open);
+    /// acquire, for callers that try it first). `check_open` and `skip_tls_verify` as for
+    /// acquire.
+    UpstreamConnectionPtr
+    take_idle(const config::TargetUrl* target, bool check_open, bool skip_tls_verify = false);
 
     /// Returns a connection whose last exchange completed cleanly and may be reused.
     void release(UpstreamConnectionPtr connection);
@@ -69,7 +79,14 @@ class UpstreamPool {
     static awaitable<void> sweep_loop(UpstreamPool* self);
     void sweep();
 
+    /// The pool key of `target`: its authority for http://; for https:// (built in `storage`)
+    /// also the scheme and whether certificates are checked, so a connection is only reused
+    /// under the check it was made with.
+    static const std::string&
+    pool_key(const config::TargetUrl& target, bool skip_tls_verify, std::string& storage);
+
     asio::io_context& ioc_;
+    asio::ssl::context* tls_;
     std::size_t max_idle_per_host_;
     std::chrono::steady_clock::duration idle_timeout_;
     std::unordered_map<std::string, std::vector<UpstreamConnectionPtr>> idle_;

@@ -1,5 +1,6 @@
 #include "gateway/server/client_connection.hpp"
 
+#include "gateway/common/tls.hpp"
 #include "gateway/proxy/pipeline.hpp"
 #include "gateway/server/worker.hpp"
 #include "middleware/core/error_reply.hpp"
@@ -7,6 +8,8 @@
 
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include <optional>
@@ -83,9 +86,41 @@ std::optional<http::status> refusal(const error_code& ec,
 
 } // namespace
 
+namespace {
+
+/// The TLS handshake of a new connection, under the header deadline. A client that spoke plain
+/// HTTP to the TLS listener is told so, as Go's server tells it, before the connection closes.
+awaitable<bool> tls_handshake(ClientConnection& conn, tls::ServerContexts& contexts) {
+    conn.stream.start_tls(contexts.context());
+    conn.stream.expires_after(to_steady(conn.worker.state()->config->portcullis.header_timeout));
+    auto [ec] = co_await conn.stream.async_handshake(asio::ssl::stream_base::server, use_nothrow);
+    if (!ec) {
+        co_return true;
+    }
+    if (ec.category() == asio::error::get_ssl_category() &&
+        ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_HTTP_REQUEST) {
+        static constexpr std::string_view kPlainHttp =
+            "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
+        error_code ignored;
+        conn.stream.socket().non_blocking(true, ignored);
+        conn.stream.socket().write_some(asio::buffer(kPlainHttp.data(), kPlainHttp.size()),
+                                        ignored);
+    }
+    spdlog::debug("TLS handshake with {} failed: {}", conn.peer_ip, ec.message());
+    co_return false;
+}
+
+} // namespace
+
 awaitable<void> serve_client(Socket socket, Worker* worker) {
     ClientConnection conn{std::move(socket), *worker};
     TrackGuard tracked{*worker, conn.stream};
+    if (tls::ServerContexts* contexts = worker->server_tls()) {
+        const bool ready = co_await tls_handshake(conn, *contexts);
+        if (!ready) {
+            co_return;
+        }
+    }
 
     for (;;) {
         if (worker->draining()) {

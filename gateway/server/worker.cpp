@@ -30,9 +30,12 @@ redis::ClientOptions redis_options(const config::StorageConfig& storage) {
 
 } // namespace
 
-Worker::Worker(unsigned index, std::shared_ptr<const GatewayState> state, ControlPlane* control)
-    : index_(index), state_(std::move(state)),
-      pool_(std::make_unique<proxy::UpstreamPool>(ioc_, state_->config->portcullis)),
+Worker::Worker(unsigned index,
+               std::shared_ptr<const GatewayState> state,
+               ControlPlane* control,
+               Tls tls)
+    : index_(index), state_(std::move(state)), tls_(tls),
+      pool_(std::make_unique<proxy::UpstreamPool>(ioc_, state_->config->portcullis, tls.upstream)),
       control_(control),
       redis_(std::make_shared<redis::RedisClient>(ioc_, redis_options(state_->config->storage))),
       sessions_(std::make_unique<session::SessionStore>(redis_)) {}

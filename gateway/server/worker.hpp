@@ -20,6 +20,9 @@
 namespace portcullis {
 class ControlPlane;
 }
+namespace portcullis::tls {
+class ServerContexts;
+}
 
 namespace portcullis::jsvm_runtime {
 class JsRuntime;
@@ -43,7 +46,16 @@ class Worker {
     };
     using TrackedHandle = std::list<Tracked>::iterator;
 
-    Worker(unsigned index, std::shared_ptr<const GatewayState> state, ControlPlane* control);
+    /// TLS contexts shared by every worker (owned by the runtime; null when not used).
+    struct Tls {
+        tls::ServerContexts* server = nullptr;  // the listener speaks TLS
+        asio::ssl::context* upstream = nullptr; // for HTTPS upstreams
+    };
+
+    Worker(unsigned index,
+           std::shared_ptr<const GatewayState> state,
+           ControlPlane* control,
+           Tls tls);
     ~Worker();
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
@@ -76,6 +88,8 @@ class Worker {
     jsvm_runtime::JsRuntime& js();
     redis::RedisClient& redis() noexcept { return *redis_; }
     ControlPlane& control() noexcept { return *control_; }
+    /// The listener's TLS contexts, or null for plain HTTP.
+    tls::ServerContexts* server_tls() const noexcept { return tls_.server; }
     bool draining() const noexcept { return draining_; }
     /// This worker's request counters (worker thread only).
     metrics::Snapshot& metrics() noexcept { return metrics_; }
@@ -94,6 +108,7 @@ class Worker {
     asio::io_context ioc_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     Acceptor acceptor_{ioc_};
     std::shared_ptr<const GatewayState> state_;
+    Tls tls_;
     std::unique_ptr<proxy::UpstreamPool> pool_;
     ControlPlane* control_;
     std::shared_ptr<redis::RedisClient> redis_;

@@ -41,4 +41,7 @@ class FakeUpstream {
     std::thread thread_;
 };
 
+/// A blocking TCP socket connected to 127.0.0.1:port (the test fails when it cannot connect).
+int connect_loopback(std::uint16_t port);
+
 } // namespace portcullis::test

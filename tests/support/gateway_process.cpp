@@ -95,7 +95,7 @@ std::string ChildProcess::log() const {
 GatewayProcess::GatewayProcess(const std::filesystem::path& conf_path,
                                const std::filesystem::path& log_path)
     : child_({portcullis_binary(), "--conf", conf_path.string()}, log_path) {
-    static const std::regex kListening{R"(listening on [^ ]+:(\d+) with)"};
+    static const std::regex kListening{R"(listening on [^ ]+:(\d+)(?: \(TLS\))? with)"};
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (std::chrono::steady_clock::now() < deadline) {
         const std::string text = child_.log();
