@@ -4,9 +4,11 @@
 
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <unistd.h> // environ
 
 namespace portcullis::config {
@@ -21,6 +23,28 @@ constexpr int kTls10 = 769; // TLS versions as Go numbers them (and OpenSSL)
 constexpr int kTls13 = 772;
 constexpr std::array<std::string_view, 6> kLogLevels = {"trace", "debug", "info",
                                                         "warn",  "error", "off"};
+
+/// "host:port" or "[v6 address]:port".
+std::optional<HostPort> parse_host_port(std::string_view text) {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) {
+        return std::nullopt;
+    }
+    std::string_view host = text.substr(0, colon);
+    if (host.front() == '[') {
+        if (host.size() < 3 || host.back() != ']') {
+            return std::nullopt;
+        }
+        host = host.substr(1, host.size() - 2);
+    }
+    int port = 0;
+    const auto digits = text.substr(colon + 1);
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (ec != std::errc{} || end != digits.data() + digits.size() || port <= 0 || port > kMaxPort) {
+        return std::nullopt;
+    }
+    return HostPort{std::string(host), port};
+}
 
 void read_port(const JsonReader& reader, std::string_view key, int& out) {
     reader.read(key, out);
@@ -82,8 +106,21 @@ StorageConfig read_storage(const JsonReader& reader) {
     reader.read("database", storage.database);
     reader.read("use_ssl", storage.use_ssl);
     reader.read("timeout", storage.timeout);
+    reader.read("sentinel_password", storage.sentinel_password);
     if (storage.timeout < 0) {
         reader.fail("timeout", "duration must not be negative");
+    }
+    if (!storage.master_name.empty()) {
+        if (storage.addrs.empty()) {
+            storage.sentinels.push_back(HostPort{storage.host, storage.port});
+        }
+        for (const auto& addr : storage.addrs) {
+            auto sentinel = parse_host_port(addr);
+            if (!sentinel) {
+                reader.fail("addrs", "\"" + addr + "\" is not host:port");
+            }
+            storage.sentinels.push_back(std::move(*sentinel));
+        }
     }
     return storage;
 }

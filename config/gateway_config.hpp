@@ -16,6 +16,12 @@ namespace portcullis::config {
 using Seconds = std::chrono::duration<double>;
 
 /// `storage` in tyk.conf: where sessions live.
+/// A "host:port" address.
+struct HostPort {
+    std::string host;
+    int port = 0;
+};
+
 struct StorageConfig {
     std::string type = "redis";
     std::string host = "localhost";
@@ -27,6 +33,10 @@ struct StorageConfig {
     int database = 0;
     bool use_ssl = false;
     int timeout = 5; // seconds, per Redis command
+    /// Redis Sentinel, when master_name is set: the sentinels asked where the master is (`addrs`,
+    /// else host:port), and the password they want (`sentinel_password`).
+    std::vector<HostPort> sentinels;
+    std::string sentinel_password;
 };
 
 /// `policies` in tyk.conf.
@@ -36,7 +46,6 @@ struct PoliciesConfig {
     std::string policy_path;
 };
 
-/// `http_server_options` in tyk.conf.
 /// A certificate of the TLS listener (`http_server_options.certificates[]`).
 struct ServerCertificate {
     std::string domain_name; // the SNI name it serves ("*.example.com": one label); "" = any
@@ -44,6 +53,7 @@ struct ServerCertificate {
     std::string key_file;    // PEM private key
 };
 
+/// `http_server_options` in tyk.conf.
 struct HttpServerOptions {
     bool enable_strict_routes = false;
     bool enable_path_prefix_matching = false;

@@ -2,6 +2,7 @@
 
 #include "config/gateway_config.hpp"
 #include "gateway/common/blocking_resolve.hpp"
+#include "gateway/redis/sentinel.hpp"
 
 #include <hiredis/hiredis.h>
 
@@ -239,16 +240,52 @@ class BlockingRedis {
         return true;
     }
 
+    /// Under Sentinel: the master's address, from the first sentinel that names it.
+    static std::optional<config::HostPort>
+    discover_master(const config::StorageConfig& cfg, Deadline deadline, std::string& error) {
+        error = "no sentinel configured";
+        for (const auto& sentinel : cfg.sentinels) {
+            config::StorageConfig probe_cfg;
+            probe_cfg.host = sentinel.host;
+            probe_cfg.port = sentinel.port;
+            probe_cfg.password = cfg.sentinel_password;
+            probe_cfg.timeout = cfg.timeout;
+            BlockingRedis probe;
+            ReplyPtr reply = probe.run(probe_cfg, master_query(cfg.master_name), deadline, error);
+            if (!reply) {
+                error = "sentinel " + sentinel.host + ":" + std::to_string(sentinel.port) + ": " +
+                        error;
+                continue;
+            }
+            if (auto master = master_from_reply(Reply::from(reply.get()))) {
+                return master;
+            }
+            error = "sentinel " + sentinel.host + ":" + std::to_string(sentinel.port) +
+                    " names no master \"" + cfg.master_name + "\"";
+        }
+        return std::nullopt;
+    }
+
     bool connect(const config::StorageConfig& cfg,
                  Clock::time_point limit,
                  Deadline deadline,
                  std::string& error) {
-        if (cfg.port <= 0 || cfg.port > 65535) {
+        std::string host = cfg.host;
+        int port = cfg.port;
+        if (!cfg.master_name.empty()) {
+            const auto master = discover_master(cfg, deadline, error);
+            if (!master) {
+                return false;
+            }
+            host = master->host;
+            port = master->port;
+        }
+        if (port <= 0 || port > 65535) {
             error = "invalid Redis port";
             return false;
         }
         const auto endpoints =
-            blocking_resolve(cfg.host, static_cast<std::uint16_t>(cfg.port), limit, error);
+            blocking_resolve(host, static_cast<std::uint16_t>(port), limit, error);
         if (endpoints.empty()) {
             error = "Redis host: " + error;
             return false;
@@ -263,8 +300,7 @@ class BlockingRedis {
             const std::string ip = endpoint.address().to_string();
             {
                 SigpipeGuard guard;
-                ctx_ =
-                    redisConnectWithTimeout(ip.c_str(), cfg.port, to_timeval(limit - Clock::now()));
+                ctx_ = redisConnectWithTimeout(ip.c_str(), port, to_timeval(limit - Clock::now()));
             }
             if (ctx_ == nullptr) {
                 error = "Redis connect failed";

@@ -1,5 +1,7 @@
 #include "gateway/redis/redis_client.hpp"
 
+#include "gateway/redis/sentinel.hpp"
+
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
@@ -136,10 +138,35 @@ RedisClient::~RedisClient() {
 
 void RedisClient::start() {
     asio::co_spawn(ioc_, run(shared_from_this()), asio::detached);
+    if (!options_.master_name.empty()) {
+        std::weak_ptr<RedisClient> weak = shared_from_this();
+        watcher_ = std::make_shared<SwitchWatcher>(
+            ioc_, options_.sentinels, options_.master_name, options_.sentinel_password,
+            options_.connect_timeout, [weak](const config::HostPort& master) {
+                if (auto self = weak.lock()) {
+                    self->on_master_switch(master);
+                }
+            });
+        watcher_->start();
+    }
+}
+
+void RedisClient::on_master_switch(const config::HostPort& master) {
+    const std::string address = master.host + ":" + std::to_string(master.port);
+    if (stopped_ || (connected_ && address == address_)) {
+        return;
+    }
+    spdlog::warn("redis: the sentinels moved master \"{}\" to {}, reconnecting",
+                 options_.master_name, address);
+    drop_link();
+    wake_.cancel();
 }
 
 void RedisClient::stop() {
     stopped_ = true;
+    if (watcher_) {
+        watcher_->stop();
+    }
     wake_.cancel();
     first_attempt_done_ = true;
     first_attempt_.cancel();
@@ -229,6 +256,12 @@ awaitable<std::pair<error_code, Reply>> RedisClient::send(std::vector<std::strin
         co_return std::pair{make_error_code(Errc::disconnected), Reply{}};
     }
     if (pending->reply.is_error()) {
+        if (!options_.master_name.empty() && is_readonly_error(pending->reply)) {
+            // A failover demoted this server: find the master again.
+            spdlog::warn("redis: {} is a replica now, asking the sentinels again", address_);
+            drop_link();
+            wake_.cancel();
+        }
         co_return std::pair{make_error_code(Errc::server_error), std::move(pending->reply)};
     }
     co_return std::pair{error_code{}, std::move(pending->reply)};
@@ -256,23 +289,44 @@ awaitable<std::pair<error_code, Reply>> RedisClient::command(std::vector<std::st
     co_return answer;
 }
 
+std::string RedisClient::where() const {
+    if (options_.master_name.empty()) {
+        return options_.host + ":" + std::to_string(options_.port);
+    }
+    return "master \"" + options_.master_name + "\"" + (address_.empty() ? "" : " at " + address_);
+}
+
 awaitable<error_code> RedisClient::connect_once() {
     last_error_.clear();
+    std::string host = options_.host;
+    std::uint16_t port = options_.port;
+    if (!options_.master_name.empty()) {
+        const std::optional<config::HostPort> master = co_await discover_master(
+            ioc_, options_.sentinels, options_.master_name, options_.sentinel_password,
+            options_.connect_timeout, last_error_);
+        if (!master) {
+            co_return make_error_code(Errc::unavailable);
+        }
+        last_error_.clear();
+        host = master->host;
+        port = static_cast<std::uint16_t>(master->port);
+    }
+    address_ = host + ":" + std::to_string(port);
     // Resolve without blocking the worker (hiredis would call getaddrinfo itself).
-    std::string ip = options_.host;
+    std::string ip = host;
     error_code aec;
     asio::ip::make_address(ip, aec);
     if (aec) {
         Resolver resolver{ioc_};
-        auto [rec, results] = co_await resolver.async_resolve(
-            options_.host, std::to_string(options_.port), use_nothrow);
+        auto [rec, results] =
+            co_await resolver.async_resolve(host, std::to_string(port), use_nothrow);
         if (rec || results.empty()) {
             co_return rec ? rec : make_error_code(Errc::unavailable);
         }
         ip = results.begin()->endpoint().address().to_string();
     }
 
-    redisAsyncContext* ac = redisAsyncConnect(ip.c_str(), options_.port);
+    redisAsyncContext* ac = redisAsyncConnect(ip.c_str(), port);
     if (ac == nullptr) {
         co_return make_error_code(Errc::unavailable);
     }
@@ -325,6 +379,16 @@ awaitable<error_code> RedisClient::connect_once() {
             co_return ec;
         }
     }
+    if (!options_.master_name.empty()) {
+        // The sentinels may still name the old master for a moment during a failover.
+        std::vector<std::string> role;
+        role.emplace_back("ROLE");
+        auto [ec, reply] = co_await send(std::move(role));
+        if (ec || reply.elements.empty() || reply.elements.front().str != "master") {
+            last_error_ = "the sentinels name " + address_ + ", which is not a master";
+            co_return make_error_code(Errc::unavailable);
+        }
+    }
     co_return error_code{};
 }
 
@@ -348,7 +412,7 @@ awaitable<void> RedisClient::run(std::shared_ptr<RedisClient> self) {
             self->connected_ = true;
             backoff = kFirstBackoff;
             if (reported_down) {
-                spdlog::info("redis: connected to {}:{}", self->options_.host, self->options_.port);
+                spdlog::info("redis: connected to {}", self->where());
             }
             reported_down = false;
             // Sleep until the disconnect callback (or stop) wakes us.
@@ -360,16 +424,14 @@ awaitable<void> RedisClient::run(std::shared_ptr<RedisClient> self) {
             if (self->stopped_) {
                 break;
             }
-            spdlog::warn("redis: connection to {}:{} lost, reconnecting", self->options_.host,
-                         self->options_.port);
+            spdlog::warn("redis: connection to {} lost, reconnecting", self->where());
             reported_down = true;
             self->drop_link();
             continue;
         }
         if (!reported_down) {
             // Logged once per outage, not per retry.
-            spdlog::warn("redis: cannot connect to {}:{}: {}", self->options_.host,
-                         self->options_.port,
+            spdlog::warn("redis: cannot connect to {}: {}", self->where(),
                          !self->last_error_.empty() ? self->last_error_
                          : ec                       ? ec.message()
                                                     : "connection closed");

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "config/gateway_config.hpp"
 #include "gateway/common/asio.hpp"
 #include "gateway/redis/reply.hpp"
 #include "middleware/metrics/metrics.hpp"
@@ -38,6 +39,11 @@ struct ClientOptions {
     /// Longest wait between reconnection attempts: Redis is found again within this long of
     /// its return (a refused loopback connect costs next to nothing).
     std::chrono::steady_clock::duration max_backoff = std::chrono::milliseconds(500);
+    /// Redis Sentinel: when set, host and port are not used; every (re)connect asks the
+    /// sentinels where `master_name`'s master is, and checks with ROLE that it is one.
+    std::string master_name;
+    std::vector<config::HostPort> sentinels;
+    std::string sentinel_password;
 };
 
 /// An asynchronous Redis connection for one worker: a hiredis async context whose socket is
@@ -83,7 +89,11 @@ class RedisClient : public std::enable_shared_from_this<RedisClient> {
     struct Pending;
 
     static awaitable<void> run(std::shared_ptr<RedisClient> self);
+    /// Under Sentinel: the master moved to `master`; leave the old one unless already there.
+    void on_master_switch(const config::HostPort& master);
     awaitable<error_code> connect_once();
+    /// For the log: "host:port", or the master's name and last address under Sentinel.
+    std::string where() const;
     void drop_link();
     awaitable<std::pair<error_code, Reply>> send(std::vector<std::string> args);
 
@@ -98,9 +108,11 @@ class RedisClient : public std::enable_shared_from_this<RedisClient> {
     bool stopped_ = false;
     int consecutive_timeouts_ = 0;
     std::string last_error_; // why the last connect attempt failed, for the log
+    std::string address_;    // where the connection goes ("host:port"), for the log
     Timer wake_;             // cancelled to wake the run loop (disconnect, stop)
     bool first_attempt_done_ = false;
     Timer first_attempt_; // cancelled when the first connect attempt has ended
+    std::shared_ptr<class SwitchWatcher> watcher_; // under Sentinel: failovers, as announced
 };
 
 } // namespace portcullis::redis

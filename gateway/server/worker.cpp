@@ -25,6 +25,9 @@ redis::ClientOptions redis_options(const config::StorageConfig& storage) {
     const auto timeout = std::chrono::seconds(storage.timeout > 0 ? storage.timeout : 5);
     o.command_timeout = timeout;
     o.connect_timeout = timeout;
+    o.master_name = storage.master_name;
+    o.sentinels = storage.sentinels;
+    o.sentinel_password = storage.sentinel_password;
     return o;
 }
 

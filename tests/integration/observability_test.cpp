@@ -19,10 +19,18 @@ using Json = nlohmann::json;
 
 namespace {
 
-/// The metrics port the gateway logged ("metrics on http://... (port N)").
-std::uint16_t metrics_port(const std::string& log) {
+/// The metrics port the gateway logged ("metrics on http://... (port N)"). The line comes after
+/// the one the fixture waits for, so it is waited for too (at most 5 s).
+std::uint16_t metrics_port(const GatewayProcess& gateway) {
+    const std::regex pattern(R"(metrics on http://\S+ \(port (\d+)\))");
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     std::smatch m;
-    REQUIRE(std::regex_search(log, m, std::regex(R"(metrics on http://\S+ \(port (\d+)\))")));
+    std::string log = gateway.log();
+    while (!std::regex_search(log, m, pattern) && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        log = gateway.log();
+    }
+    REQUIRE(std::regex_search(log, m, pattern));
     return static_cast<std::uint16_t>(std::stoi(m[1].str()));
 }
 
@@ -54,7 +62,7 @@ TEST_CASE("GET /metrics on its own address counts requests by API and outcome",
     fx.add_api(keyed_api("keyed", "/keyed/", echo));
     fx.start();
     const auto port = fx.port();
-    const auto mport = metrics_port(fx.gateway().log());
+    const auto mport = metrics_port(fx.gateway());
     REQUIRE(mport != port);
 
     for (int i = 0; i < 3; ++i) {

@@ -22,6 +22,14 @@ RedisServer::RedisServer(std::vector<std::string> extra_args) : extra_args_(std:
             password_ = extra_args_[i + 1];
         }
     }
+    launch();
+}
+
+RedisServer::RedisServer(SentinelOf sentinel) : sentinel_(std::move(sentinel)) {
+    launch();
+}
+
+void RedisServer::launch() {
     // The port is free when picked but could be taken (e.g. as some connection's ephemeral
     // port) before redis-server binds it: then it exits at once, and another port is tried.
     for (int attempt = 1;; ++attempt) {
@@ -65,6 +73,24 @@ void RedisServer::start() {
                                   "no",
                                   "--dir",
                                   dir_.path().string()};
+    if (sentinel_) {
+        // A sentinel rewrites its configuration file: one of its own, in its directory.
+        const std::string& name = sentinel_->master_name;
+        const auto conf = dir_.write("sentinel.conf",
+                                     "sentinel monitor " + name + " 127.0.0.1 " +
+                                         std::to_string(sentinel_->master_port) +
+                                         " 1\nsentinel down-after-milliseconds " + name +
+                                         " 1000\nsentinel failover-timeout " + name + " 10000\n");
+        argv = {"/usr/bin/redis-server",
+                conf.string(),
+                "--sentinel",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                std::to_string(port_),
+                "--dir",
+                dir_.path().string()};
+    }
     argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
     if (!std::filesystem::exists(argv[0])) {
         throw std::runtime_error("redis-server is not installed (run scripts/install-deps.sh)");

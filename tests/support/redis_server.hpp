@@ -15,8 +15,17 @@ namespace portcullis::test {
 /// loudly (throws) when redis-server is not installed or does not come up. Killed on destruction.
 class RedisServer {
   public:
+    /// What a sentinel watches.
+    struct SentinelOf {
+        std::string master_name;
+        std::uint16_t master_port = 0;
+    };
+
     /// `extra_args` are passed to redis-server (e.g. {"--requirepass", "pw"}).
     explicit RedisServer(std::vector<std::string> extra_args = {});
+    /// A sentinel (`redis-server --sentinel`) watching the master on 127.0.0.1:master_port:
+    /// quorum 1, the master deemed down after 1 s, failover timeout 10 s.
+    explicit RedisServer(SentinelOf sentinel);
     ~RedisServer();
 
     std::uint16_t port() const noexcept { return port_; }
@@ -32,7 +41,11 @@ class RedisServer {
     std::string command(const std::vector<std::string>& args, int db = 0) const;
 
   private:
+    /// Starts on a free port (another when the picked one was taken meanwhile).
+    void launch();
+
     std::vector<std::string> extra_args_;
+    std::optional<SentinelOf> sentinel_;
     std::string password_;
     std::uint16_t port_ = 0;
     TempDir dir_;
