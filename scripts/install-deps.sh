@@ -12,6 +12,17 @@ packages=(
     golang-go python3
     clang-14 libclang-rt-14-dev libfuzzer-14-dev llvm-14
 )
+if [[ "${PORTCULLIS_BUILD_ONLY:-}" == 1 ]]; then
+    # Only what building the gateway needs (the Docker image's build stage): no test, fuzz or
+    # benchmark tools.
+    packages=(
+        build-essential cmake ninja-build pkg-config
+        libboost1.81-dev libboost-url1.81-dev
+        libhiredis-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcrypt-dev
+        libre2-dev libssl-dev duktape-dev libpugixml-dev zlib1g-dev libmimalloc-dev
+        ca-certificates
+    )
+fi
 if [[ "${PORTCULLIS_EXTRA_PACKAGES:-}" != "" ]]; then
     # shellcheck disable=SC2206
     packages+=(${PORTCULLIS_EXTRA_PACKAGES})

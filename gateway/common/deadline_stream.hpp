@@ -84,6 +84,14 @@ class DeadlineStream {
         state_->socket.cancel(ignored);
     }
 
+    /// Closes the socket and stops the deadline timer: pending operations complete with an
+    /// error, and nothing of this stream keeps its io_context running.
+    void close() {
+        error_code ignored;
+        state_->timer.cancel();
+        state_->socket.close(ignored);
+    }
+
     /// Writes what the socket takes at once, never waiting (the socket is switched to
     /// non-blocking mode). Returns the bytes written; `ec` is set on a failure other than
     /// "would block". The rest, if any, is for async_write.

@@ -226,7 +226,7 @@ void SwitchWatcher::stop() {
     stopped_ = true;
     backoff_.cancel();
     if (stream_) {
-        stream_->cancel();
+        stream_->close();
     }
 }
 
@@ -272,7 +272,7 @@ awaitable<void> SwitchWatcher::listen(const config::HostPort& sentinel) {
     if (wec) {
         co_return;
     }
-    stream.expires_never(); // announcements come when they come; stop() cancels the read
+    stream.expires_never(); // announcements come when they come; stop() closes the stream
     ReaderPtr reader(redisReaderCreate());
     char buffer[2048];
     for (;;) {
