@@ -618,7 +618,6 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     }
     result.status = resp->status();
 
-    bool upstream_done = resp->is_done();
     if (!res_has_body || res_length) {
         // No body, or a Content-Length body: the head and the body bytes the upstream already
         // sent go out in one write, the rest is relayed as it comes, without parsing.
@@ -655,7 +654,6 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
             result.error = "client_gone";
             co_return result;
         }
-        upstream_done = true;
     } else {
         // chunked or EOF-delimited upstream body: parsed, and sent chunked, a chunk per read
         const error_code hwec =
@@ -688,10 +686,10 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
                 co_return result;
             }
         } while (!resp->is_done());
-        upstream_done = true;
     }
 
-    if (upstream_done && resp->keep_alive() && !resp->need_eof() && up->buffer.size() == 0) {
+    // The upstream's response was read to its end on both paths above.
+    if (resp->keep_alive() && !resp->need_eof() && up->buffer.size() == 0) {
         client.worker.upstream_pool().release(std::move(up));
     }
     result.keep_client = keep_client;

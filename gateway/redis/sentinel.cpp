@@ -73,6 +73,42 @@ awaitable<std::vector<tcp::endpoint>> endpoints_of(asio::io_context& ioc,
     co_return endpoints;
 }
 
+/// `command`, after AUTH when `password` is set, in Redis' wire format.
+std::string with_auth(const std::string& password, const std::vector<std::string>& command) {
+    std::string request;
+    if (!password.empty()) {
+        std::vector<std::string> auth;
+        auth.emplace_back("AUTH");
+        auth.push_back(password);
+        request = wire_command(auth);
+    }
+    return request + wire_command(command);
+}
+
+/// Connects `stream` to `sentinel` and sends `request`, within `timeout` (from now). Empty on
+/// success, else why not.
+awaitable<std::string> open(asio::io_context& ioc,
+                            DeadlineStream& stream,
+                            const config::HostPort& sentinel,
+                            const std::string& request,
+                            std::chrono::steady_clock::duration timeout) {
+    const std::vector<tcp::endpoint> endpoints = co_await endpoints_of(ioc, sentinel, timeout);
+    if (endpoints.empty()) {
+        co_return "sentinel " + name_of(sentinel) + ": cannot resolve its host";
+    }
+    stream.expires_after(timeout);
+    auto [cec, endpoint] = co_await stream.async_connect(endpoints, use_nothrow);
+    if (cec) {
+        co_return "sentinel " + name_of(sentinel) + ": " + cec.message();
+    }
+    auto [wec, wn] = co_await asio::async_write(
+        stream, asio::buffer(request.data(), request.size()), use_nothrow);
+    if (wec) {
+        co_return "sentinel " + name_of(sentinel) + ": " + wec.message();
+    }
+    co_return std::string();
+}
+
 /// One sentinel's answers to `request` (`expected` replies), or an error text.
 awaitable<std::vector<Reply>> ask(asio::io_context& ioc,
                                   const config::HostPort& sentinel,
@@ -81,22 +117,10 @@ awaitable<std::vector<Reply>> ask(asio::io_context& ioc,
                                   std::chrono::steady_clock::duration timeout,
                                   std::string& error) {
     std::vector<Reply> replies;
-    const std::vector<tcp::endpoint> endpoints = co_await endpoints_of(ioc, sentinel, timeout);
-    if (endpoints.empty()) {
-        error = "sentinel " + name_of(sentinel) + ": cannot resolve its host";
-        co_return replies;
-    }
     DeadlineStream stream(ioc);
-    stream.expires_after(timeout);
-    auto [cec, endpoint] = co_await stream.async_connect(endpoints, use_nothrow);
-    if (cec) {
-        error = "sentinel " + name_of(sentinel) + ": " + cec.message();
-        co_return replies;
-    }
-    auto [wec, wn] = co_await asio::async_write(
-        stream, asio::buffer(request.data(), request.size()), use_nothrow);
-    if (wec) {
-        error = "sentinel " + name_of(sentinel) + ": " + wec.message();
+    std::string failed = co_await open(ioc, stream, sentinel, request, timeout);
+    if (!failed.empty()) {
+        error = std::move(failed);
         co_return replies;
     }
     ReaderPtr reader(redisReaderCreate());
@@ -134,19 +158,27 @@ std::vector<std::string> master_query(const std::string& master_name) {
     return args;
 }
 
+namespace {
+
+/// `host` and a decimal port as a sentinel writes them; nullopt when either is unusable.
+std::optional<config::HostPort> address_of(const std::string& host, const std::string& digits) {
+    int port = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (ec != std::errc{} || end != digits.data() + digits.size() || port <= 0 || port > 65535 ||
+        host.empty()) {
+        return std::nullopt;
+    }
+    return config::HostPort{host, port};
+}
+
+} // namespace
+
 std::optional<config::HostPort> master_from_reply(const Reply& reply) {
     if (reply.type != Reply::Type::array || reply.elements.size() != 2 ||
         !reply.elements[0].is_string() || !reply.elements[1].is_string()) {
         return std::nullopt;
     }
-    const std::string& digits = reply.elements[1].str;
-    int port = 0;
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-    if (ec != std::errc{} || end != digits.data() + digits.size() || port <= 0 || port > 65535 ||
-        reply.elements[0].str.empty()) {
-        return std::nullopt;
-    }
-    return config::HostPort{reply.elements[0].str, port};
+    return address_of(reply.elements[0].str, reply.elements[1].str);
 }
 
 bool is_readonly_error(const Reply& reply) {
@@ -160,16 +192,8 @@ discover_master(asio::io_context& ioc,
                 const std::string& password,
                 std::chrono::steady_clock::duration timeout,
                 std::string& error) {
-    std::string request;
-    std::size_t expected = 1;
-    if (!password.empty()) {
-        std::vector<std::string> auth;
-        auth.emplace_back("AUTH");
-        auth.push_back(password);
-        request = wire_command(auth);
-        expected = 2;
-    }
-    request += wire_command(master_query(master_name));
+    const std::string request = with_auth(password, master_query(master_name));
+    const std::size_t expected = password.empty() ? 1 : 2;
     error = "no sentinel configured";
     for (const auto& sentinel : sentinels) {
         const std::vector<Reply> replies =
@@ -196,14 +220,7 @@ std::optional<config::HostPort> switched_master(const std::string& message,
     if (!(words >> name >> old_ip >> old_port >> new_ip >> new_port) || name != master_name) {
         return std::nullopt;
     }
-    Reply address;
-    address.type = Reply::Type::array;
-    address.elements.resize(2);
-    address.elements[0].type = Reply::Type::string;
-    address.elements[0].str = new_ip;
-    address.elements[1].type = Reply::Type::string;
-    address.elements[1].str = new_port;
-    return master_from_reply(address);
+    return address_of(new_ip, new_port);
 }
 
 SwitchWatcher::SwitchWatcher(asio::io_context& ioc,
@@ -244,32 +261,15 @@ awaitable<void> SwitchWatcher::run(std::shared_ptr<SwitchWatcher> self) {
 }
 
 awaitable<void> SwitchWatcher::listen(const config::HostPort& sentinel) {
-    const std::vector<tcp::endpoint> endpoints =
-        co_await endpoints_of(ioc_, sentinel, connect_timeout_);
-    if (endpoints.empty() || stopped_) {
-        co_return;
-    }
-    stream_ = std::make_unique<DeadlineStream>(ioc_);
-    DeadlineStream& stream = *stream_;
-    stream.expires_after(connect_timeout_);
-    auto [cec, endpoint] = co_await stream.async_connect(endpoints, use_nothrow);
-    if (cec || stopped_) {
-        co_return;
-    }
-    std::string request;
-    if (!password_.empty()) {
-        std::vector<std::string> auth;
-        auth.emplace_back("AUTH");
-        auth.push_back(password_);
-        request = wire_command(auth);
-    }
     std::vector<std::string> subscribe;
     subscribe.emplace_back("SUBSCRIBE");
     subscribe.emplace_back("+switch-master");
-    request += wire_command(subscribe);
-    auto [wec, wn] = co_await asio::async_write(
-        stream, asio::buffer(request.data(), request.size()), use_nothrow);
-    if (wec) {
+    const std::string request = with_auth(password_, subscribe);
+    stream_ = std::make_unique<DeadlineStream>(ioc_);
+    DeadlineStream& stream = *stream_;
+    const std::string failed = co_await open(ioc_, stream, sentinel, request, connect_timeout_);
+    if (!failed.empty() || stopped_) {
+        stream.close(); // nothing of it may keep the io_context running
         co_return;
     }
     stream.expires_never(); // announcements come when they come; stop() closes the stream
