@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
+#include <csignal>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -24,6 +25,11 @@ Runtime::Runtime(config::GatewayConfig config)
 Runtime::~Runtime() = default;
 
 int Runtime::run() {
+    // A peer that has closed its end makes a write fail with EPIPE, and raise SIGPIPE unless the
+    // writer passes MSG_NOSIGNAL. Asio does; hiredis (the Redis connections) does not, so a Redis
+    // connection killed or restarted under load would end the process. Ignored before any
+    // thread starts: every writer then gets EPIPE and handles it as a lost connection.
+    std::signal(SIGPIPE, SIG_IGN);
     control_ = std::make_unique<ControlPlane>(config_);
     auto state = control_->current();
     const auto& opts = config_->portcullis;

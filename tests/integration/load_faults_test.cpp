@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
@@ -833,4 +834,36 @@ TEST_CASE("Redis paused, its connections killed and restarted under concurrent l
             CHECK(stored <= attempted[w][k]);
         }
     }
+}
+
+TEST_CASE("a write to a Redis connection the server has closed does not end the gateway "
+          "(SIGPIPE is ignored)",
+          "[integration][hostile][redis_faults]") {
+    EchoServer echo;
+    GatewayFixture fx;
+    fx.add_api(keyed_api("keyed", "/keyed/", echo));
+    fx.start();
+    const auto port = fx.port();
+    const std::string key = create_key(port, session_for({"keyed"}));
+    const auto keyed_ok = [&] {
+        try {
+            return http_request(port, "GET", "/keyed/x", {{"Authorization", key}}).status == 200;
+        } catch (const std::exception&) {
+            return false;
+        }
+    };
+    REQUIRE(keyed_ok());
+
+    // Redis closes the gateway's connections; the next command written to one of them fails
+    // with EPIPE (hiredis writes without MSG_NOSIGNAL). Whether that write comes before the
+    // gateway notices the close is a race, so the signal such a write raises is also sent
+    // directly.
+    CHECK(std::stoi(fx.redis->command({"CLIENT", "KILL", "TYPE", "normal"})) >= 1);
+    for (int i = 0; i < 4; ++i) {
+        http_request(port, "GET", "/keyed/x", {{"Authorization", key}});
+    }
+    REQUIRE(::kill(fx.gateway().process().pid(), SIGPIPE) == 0);
+
+    CHECK(streak_of_successes(8, Ms(3000), Ms(20), keyed_ok).has_value());
+    CHECK(fx.gateway().process().running());
 }

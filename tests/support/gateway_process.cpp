@@ -3,6 +3,7 @@
 #include "tests/support/redis_server.hpp"
 
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
@@ -63,6 +64,7 @@ bool ChildProcess::running() {
 }
 
 int ChildProcess::wait(std::chrono::milliseconds timeout) {
+    exit_expected_ = true;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (running()) {
         if (std::chrono::steady_clock::now() > deadline) {
@@ -92,6 +94,20 @@ std::string ChildProcess::log() const {
     return read_file(log_path_);
 }
 
+bool ChildProcess::exited_by_itself() {
+    return !exit_expected_ && pid_ > 0 && !running();
+}
+
+std::string ChildProcess::exit_status() const {
+    if (status_ == -1) {
+        return "still running";
+    }
+    if (WIFSIGNALED(status_)) {
+        return "signal " + std::to_string(WTERMSIG(status_));
+    }
+    return "exit code " + std::to_string(WEXITSTATUS(status_));
+}
+
 GatewayProcess::GatewayProcess(const std::filesystem::path& conf_path,
                                const std::filesystem::path& log_path)
     : child_({portcullis_binary(), "--conf", conf_path.string()}, log_path) {
@@ -110,6 +126,17 @@ GatewayProcess::GatewayProcess(const std::filesystem::path& conf_path,
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     throw std::runtime_error("portcullis did not start listening:\n" + child_.log());
+}
+
+GatewayProcess::~GatewayProcess() {
+    if (!child_.exited_by_itself()) {
+        return;
+    }
+    constexpr std::size_t kTail = 16 * 1024;
+    const std::string text = child_.log();
+    std::fprintf(stderr, "portcullis (pid %d) exited by itself, %s; the end of its log:\n%s\n",
+                 static_cast<int>(child_.pid()), child_.exit_status().c_str(),
+                 text.substr(text.size() > kTail ? text.size() - kTail : 0).c_str());
 }
 
 namespace {

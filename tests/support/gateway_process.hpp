@@ -36,10 +36,15 @@ class ChildProcess {
     int wait(std::chrono::milliseconds timeout);
     std::string log() const;
     const std::filesystem::path& log_path() const noexcept { return log_path_; }
+    /// True when it has exited without stop() or wait() asking for it (a crash, an abort).
+    bool exited_by_itself();
+    /// "exit code N" or "signal N" once it has exited.
+    std::string exit_status() const;
 
   private:
     pid_t pid_ = -1;
     int status_ = -1;
+    bool exit_expected_ = false;
     std::filesystem::path log_path_;
 };
 
@@ -47,6 +52,11 @@ class ChildProcess {
 class GatewayProcess {
   public:
     GatewayProcess(const std::filesystem::path& conf_path, const std::filesystem::path& log_path);
+    /// Prints the end of the log to stderr when the gateway exited by itself, so a failing
+    /// test shows why (a sanitizer report, an abort message).
+    ~GatewayProcess();
+    GatewayProcess(const GatewayProcess&) = delete;
+    GatewayProcess& operator=(const GatewayProcess&) = delete;
 
     std::uint16_t port() const noexcept { return port_; }
     ChildProcess& process() noexcept { return child_; }
