@@ -539,6 +539,10 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
         for (;;) {
             resp.emplace(relay_head ? ResponseParser::Mode::relay : ResponseParser::Mode::fields,
                          client.head);
+            if (relay_head && plan.before_response != nullptr &&
+                plan.before_response->replaces_rate_limit_fields()) {
+                resp->drop_rate_limit_fields();
+            }
             resp->header_limit(kUpstreamHeaderLimit);
             resp->body_limit(boost::none);
             if (is_head) {
@@ -588,9 +592,14 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     const auto res_length = resp->content_length();
     const bool keep_client = client_keep_alive && !client.worker.draining();
     if (relay_head) {
-        // written while parsing; no step changes it
-        if (plan.before_response != nullptr && plan.before_response->apply(nullptr)) {
-            co_await plan.before_response->finish();
+        // written while parsing; a step only replaces the X-RateLimit-* fields
+        if (plan.before_response != nullptr) {
+            if (plan.before_response->replaces_rate_limit_fields()) {
+                plan.before_response->relay_rate_limit_fields(client.head);
+            }
+            if (plan.before_response->apply(nullptr)) {
+                co_await plan.before_response->finish();
+            }
         }
         resp->finish_head(keep_client);
     } else {

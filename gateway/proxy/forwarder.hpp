@@ -31,9 +31,15 @@ class BeforeResponse {
     /// The synchronous part (header work), at once. True when the asynchronous part (finish)
     /// has work to do; false spares a coroutine on every request that saves nothing.
     virtual bool apply(Fields* response_headers) = 0;
-    /// Whether apply() would read or change the response headers it is given. When it would
-    /// not, the forwarder passes none and relays the upstream's head without storing it.
+    /// Whether apply() would read or change the response headers it is given in other ways than
+    /// setting the X-RateLimit-* fields. When it would not, the forwarder passes none and relays
+    /// the upstream's head without storing it (then calls relay_rate_limit_fields first).
     virtual bool edits_headers() const = 0;
+    /// For a relayed head: whether this step replaces the upstream's X-RateLimit-* fields (they
+    /// are then left out of the relayed head), and the lines of its own ("Name: value\r\n"),
+    /// appended to `head`.
+    virtual bool replaces_rate_limit_fields() const { return false; }
+    virtual void relay_rate_limit_fields(std::string& /*head*/) const {}
     /// The asynchronous part, after apply() returned true.
     virtual awaitable<void> finish() = 0;
     /// Both parts.

@@ -175,6 +175,19 @@ void set_rate_limit_headers(Fields& fields, const limits::RateLimitHeaders& valu
     fields.set("X-RateLimit-Reset", std::to_string(values.reset));
 }
 
+/// The same fields as lines of a relayed head.
+void append_rate_limit_lines(std::string& head, const limits::RateLimitHeaders& values) {
+    char digits[24];
+    const auto line = [&](std::string_view name, std::int64_t value) {
+        head.append(name);
+        head.append(digits, std::to_chars(digits, digits + sizeof digits, value).ptr);
+        head.append("\r\n");
+    };
+    line("X-RateLimit-Limit: ", values.limit);
+    line("X-RateLimit-Remaining: ", values.remaining);
+    line("X-RateLimit-Reset: ", values.reset);
+}
+
 awaitable<bool> reply_error(server::ClientConnection& conn,
                             const AccessLine& line,
                             http::status status,
@@ -266,14 +279,17 @@ class ResponseSteps final : public BeforeResponse {
     }
 
     bool edits_headers() const override {
-        // Mirrors the header work in apply().
-        if (done_) {
-            return false;
+        // Mirrors the header work in apply(), but for the X-RateLimit-* fields.
+        return !done_ && transforms_ != nullptr && transforms_->headers.has_response_ops();
+    }
+
+    bool replaces_rate_limit_fields() const override { return !done_ && sets_rate_limit_fields(); }
+
+    void relay_rate_limit_fields(std::string& head) const override {
+        // The same values apply() sets on fields.
+        if (const auto values = rate_limit_values()) {
+            append_rate_limit_lines(head, *values);
         }
-        if (transforms_ != nullptr && transforms_->headers.has_response_ops()) {
-            return true;
-        }
-        return quota_headers_ ? (quota_outcome_.has_value() || stored_ != nullptr) : true;
     }
 
     bool apply(Fields* response_headers) override {
@@ -290,20 +306,15 @@ class ResponseSteps final : public BeforeResponse {
             transform::apply_response_headers(*response_headers, transforms_->headers, method_,
                                               subject, meta, context_);
         }
-        if (response_headers != nullptr) {
+        if (response_headers != nullptr && sets_rate_limit_fields()) {
             // Tyk's quota headers overwrite whatever the upstream or a transform set.
-            if (quota_headers_ && quota_outcome_) {
-                set_rate_limit_headers(*response_headers, *quota_outcome_);
-            } else if (quota_headers_ && stored_ != nullptr) {
-                set_rate_limit_headers(*response_headers,
-                                       limits::quota_headers(stored_->session, rate_api_id_));
-            } else if (!quota_headers_) {
+            const auto values = rate_limit_values();
+            if (values) {
+                set_rate_limit_headers(*response_headers, *values);
+            } else {
                 response_headers->erase("X-RateLimit-Limit");
                 response_headers->erase("X-RateLimit-Remaining");
                 response_headers->erase("X-RateLimit-Reset");
-                if (rate_headers_) {
-                    set_rate_limit_headers(*response_headers, *rate_headers_);
-                }
             }
         }
         return stored_ != nullptr && !stored_->storage_key.empty() &&
@@ -343,6 +354,23 @@ class ResponseSteps final : public BeforeResponse {
     }
 
   private:
+    bool sets_rate_limit_fields() const {
+        return quota_headers_ ? (quota_outcome_.has_value() || stored_ != nullptr) : true;
+    }
+
+    /// The X-RateLimit-* values of the response: this request's quota outcome, else the
+    /// session's quota (`quotas`), or the rate limit counted (`rate_limits`); none: the fields
+    /// are only removed.
+    std::optional<limits::RateLimitHeaders> rate_limit_values() const {
+        if (quota_headers_ && quota_outcome_) {
+            return quota_outcome_;
+        }
+        if (quota_headers_ && stored_ != nullptr) {
+            return limits::quota_headers(stored_->session, rate_api_id_);
+        }
+        return quota_headers_ ? std::nullopt : rate_headers_;
+    }
+
     server::Worker& worker_;
     const config::ApiDefinition* api_;
     std::shared_ptr<const GatewayState> state_;

@@ -6,6 +6,9 @@
 #include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
+#include <cstring>
+
 namespace portcullis::redis {
 
 namespace {
@@ -217,24 +220,41 @@ void RedisClient::on_disconnect(const redisAsyncContext* ac, int) {
     }
 }
 
+void format_command(std::string& out, const std::vector<std::string>& args) {
+    // RESP: *<count>\r\n, then $<length>\r\n<bytes>\r\n per argument (binary-safe).
+    std::size_t size = 16;
+    for (const auto& a : args) {
+        size += a.size() + 24;
+    }
+    out.resize(size);
+    char* p = out.data();
+    const auto number_line = [&p](char kind, std::size_t n) {
+        *p++ = kind;
+        p = std::to_chars(p, p + 20, n).ptr;
+        *p++ = '\r';
+        *p++ = '\n';
+    };
+    number_line('*', args.size());
+    for (const auto& a : args) {
+        number_line('$', a.size());
+        std::memcpy(p, a.data(), a.size());
+        p += a.size();
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+    out.resize(static_cast<std::size_t>(p - out.data()));
+}
+
 awaitable<std::pair<error_code, Reply>> RedisClient::send(std::vector<std::string> args) {
     if (!link_ || link_->ac == nullptr) {
         co_return std::pair{make_error_code(Errc::unavailable), Reply{}};
     }
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lengths;
-    argv.reserve(args.size());
-    lengths.reserve(args.size());
-    for (const auto& a : args) {
-        argv.push_back(a.data());
-        lengths.push_back(a.size());
-    }
+    format_command(command_text_, args);
     auto pending = std::make_shared<Pending>(ioc_);
     pending->timer.expires_after(options_.command_timeout);
     auto* holder = new std::shared_ptr<Pending>(pending);
-    if (redisAsyncCommandArgv(link_->ac, &RedisClient::on_reply, holder,
-                              static_cast<int>(argv.size()), argv.data(),
-                              lengths.data()) != REDIS_OK) {
+    if (redisAsyncFormattedCommand(link_->ac, &RedisClient::on_reply, holder, command_text_.data(),
+                                   command_text_.size()) != REDIS_OK) {
         delete holder;
         co_return std::pair{make_error_code(Errc::unavailable), Reply{}};
     }

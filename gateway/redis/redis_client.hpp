@@ -28,6 +28,9 @@ enum class Errc {
 const boost::system::error_category& category();
 error_code make_error_code(Errc e);
 
+/// Writes `args` as one RESP command (an array of bulk strings) into `out`, replacing it.
+void format_command(std::string& out, const std::vector<std::string>& args);
+
 struct ClientOptions {
     std::string host = "127.0.0.1";
     std::uint16_t port = 6379;
@@ -107,9 +110,10 @@ class RedisClient : public std::enable_shared_from_this<RedisClient> {
     bool connected_ = false;
     bool stopped_ = false;
     int consecutive_timeouts_ = 0;
-    std::string last_error_; // why the last connect attempt failed, for the log
-    std::string address_;    // where the connection goes ("host:port"), for the log
-    Timer wake_;             // cancelled to wake the run loop (disconnect, stop)
+    std::string command_text_; // the RESP text of the command being sent (reused)
+    std::string last_error_;   // why the last connect attempt failed, for the log
+    std::string address_;      // where the connection goes ("host:port"), for the log
+    Timer wake_;               // cancelled to wake the run loop (disconnect, stop)
     bool first_attempt_done_ = false;
     Timer first_attempt_; // cancelled when the first connect attempt has ended
     std::shared_ptr<class SwitchWatcher> watcher_; // under Sentinel: failovers, as announced

@@ -35,6 +35,17 @@ std::string_view view(boost::beast::string_view s) {
 
 } // namespace
 
+bool is_rate_limit_field(std::string_view name) {
+    constexpr std::string_view kPrefix = "x-ratelimit-";
+    if (name.size() < kPrefix.size() + 5 ||
+        !boost::beast::iequals(name.substr(0, kPrefix.size()), kPrefix)) {
+        return false;
+    }
+    const std::string_view rest = name.substr(kPrefix.size());
+    return boost::beast::iequals(rest, "limit") || boost::beast::iequals(rest, "remaining") ||
+           boost::beast::iequals(rest, "reset");
+}
+
 UpstreamResponseParser::UpstreamResponseParser(Mode mode, std::string& head)
     : mode_(mode), head_(head) {
     if (mode_ == Mode::relay) {
@@ -120,7 +131,7 @@ void UpstreamResponseParser::on_field_impl(http::field name,
         }
         return;
     }
-    if (is_hop_by_hop(name)) {
+    if (is_hop_by_hop(name) || (drop_rate_limit_ && is_rate_limit_field(view(name_string)))) {
         return;
     }
     append_line(head_, view(name_string), view(value));

@@ -22,6 +22,9 @@
 
 namespace portcullis::proxy {
 
+/// Whether `name` is X-RateLimit-Limit, X-RateLimit-Remaining or X-RateLimit-Reset (any case).
+bool is_rate_limit_field(std::string_view name);
+
 class UpstreamResponseParser final : public http::basic_parser<false> {
   public:
     enum class Mode { fields, relay };
@@ -36,6 +39,10 @@ class UpstreamResponseParser final : public http::basic_parser<false> {
     /// The head as fields (fields mode only).
     http::response_header<>& header() { return header_; }
     const http::response_header<>& header() const { return header_; }
+
+    /// Relay mode: leaves the upstream's X-RateLimit-Limit, -Remaining and -Reset fields out
+    /// (a response step writes its own).
+    void drop_rate_limit_fields() { drop_rate_limit_ = true; }
 
     /// Where the next body bytes go (at most `size` of them).
     void set_output(char* data, std::size_t size);
@@ -81,7 +88,8 @@ class UpstreamResponseParser final : public http::basic_parser<false> {
     std::string& head_;
     http::response_header<> header_;
     unsigned status_ = 0;
-    std::size_t fields_at_ = 0;  // relay mode: where the field lines start in head_
+    std::size_t fields_at_ = 0; // relay mode: where the field lines start in head_
+    bool drop_rate_limit_ = false;
     std::string content_length_; // relay mode: the upstream's Content-Length, as received
     boost::container::small_vector<std::string, 2> named_; // relay mode: names Connection lists
     char* out_ = nullptr;

@@ -209,3 +209,13 @@ TEST_CASE("redis client authenticates and selects the configured database", "[re
         CHECK_FALSE(bad.wait_connected());
     }
 }
+
+TEST_CASE("commands are written as RESP arrays of bulk strings, binary-safe", "[unit]") {
+    std::string out = "left over";
+    portcullis::redis::format_command(out, {"GET", "apikey-abc"});
+    CHECK(out == "*2\r\n$3\r\nGET\r\n$10\r\napikey-abc\r\n");
+    portcullis::redis::format_command(out, {"SET", "k", std::string("a\r\n\0b", 5), ""});
+    CHECK(out == std::string("*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\na\r\n\0b\r\n$0\r\n\r\n", 37));
+    portcullis::redis::format_command(out, {"MGET", std::string(1000, 'x')});
+    CHECK(out == "*2\r\n$4\r\nMGET\r\n$1000\r\n" + std::string(1000, 'x') + "\r\n");
+}
