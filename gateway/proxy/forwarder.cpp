@@ -419,6 +419,8 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
         (plan.before_response == nullptr || !plan.before_response->edits_headers());
     UpstreamConnectionPtr up;
     std::optional<ResponseParser> resp;
+    bool simple_head = false; // relay mode: the head was parsed without `resp`
+    ResponseFraming framing;
     Clock::time_point sent_at;
 
     for (int attempt = 0;; ++attempt) {
@@ -536,7 +538,53 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
         // wait for the response header (skipping interim 1xx responses)
         error_code rec;
         std::size_t received = 0;
-        for (;;) {
+        simple_head = false;
+        bool head_deadline_set = false;
+        if (relay_head) {
+            // The usual head is parsed here; any other goes to Beast's parser below, which reads
+            // the same buffered bytes first.
+            const bool drop_rate_limit = plan.before_response != nullptr &&
+                                         plan.before_response->replaces_rate_limit_fields();
+            std::size_t searched = 0;
+            for (;;) {
+                const auto data = up->buffer.data();
+                std::size_t head_size = 0;
+                const SimpleHead verdict = parse_simple_response_head(
+                    std::string_view(static_cast<const char*>(data.data()), data.size()), is_head,
+                    drop_rate_limit, kUpstreamHeaderLimit, searched, client.head, framing,
+                    head_size);
+                if (verdict == SimpleHead::too_large) {
+                    rec = http::error::header_limit;
+                    break;
+                }
+                if (verdict == SimpleHead::complete) {
+                    up->buffer.consume(head_size);
+                    simple_head = true;
+                    break;
+                }
+                if (verdict == SimpleHead::not_simple) {
+                    break;
+                }
+                const std::size_t room =
+                    std::clamp<std::size_t>(up->buffer.capacity() - up->buffer.size(), 512, 65536);
+                if (!head_deadline_set) {
+                    up->stream.expires_after(upstream_timeout); // one deadline for the whole head
+                    head_deadline_set = true;
+                }
+                auto [ec, n] =
+                    co_await up->stream.async_read_some(up->buffer.prepare(room), use_nothrow);
+                if (ec) {
+                    // As Beast's header read reports them.
+                    rec = ec != asio::error::eof   ? ec
+                          : up->buffer.size() == 0 ? error_code(http::error::end_of_stream)
+                                                   : error_code(http::error::partial_message);
+                    break;
+                }
+                up->buffer.commit(n);
+                received += n;
+            }
+        }
+        for (; !simple_head && !rec;) {
             resp.emplace(relay_head ? ResponseParser::Mode::relay : ResponseParser::Mode::fields,
                          client.head);
             if (relay_head && plan.before_response != nullptr &&
@@ -548,7 +596,10 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
             if (is_head) {
                 resp->skip(true);
             }
-            up->stream.expires_after(upstream_timeout);
+            if (!head_deadline_set) {
+                up->stream.expires_after(upstream_timeout);
+            }
+            head_deadline_set = false; // the response after an interim one gets its own deadline
             auto [hec, hn] =
                 co_await http::async_read_header(up->stream, up->buffer, *resp, use_nothrow);
             rec = hec;
@@ -572,7 +623,7 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
             co_return co_await reply_error(client, http::status::bad_gateway, kProxyError, true,
                                            "upstream_response");
         }
-        if (resp->status() == 101) {
+        if (!simple_head && resp->status() == 101) {
             // Upgrade was stripped from the request; a switch now is a protocol error.
             co_return co_await reply_error(client, http::status::bad_gateway, kProxyError, true,
                                            "upstream_upgrade");
@@ -580,6 +631,9 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
         break;
     }
     result.upstream_latency = Clock::now() - sent_at;
+    if (!simple_head) {
+        framing = resp->framing();
+    }
 
     if (plan.response_body != nullptr && !is_head && wants_whole_body(resp->status()) &&
         plan.response_body->wants(resp->header())) {
@@ -588,8 +642,8 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     }
 
     // the response head for the client (response steps first: framing is decided after them)
-    const bool res_has_body = !resp->is_done();
-    const auto res_length = resp->content_length();
+    const bool res_has_body = framing.has_body;
+    const auto res_length = framing.content_length;
     const bool keep_client = client_keep_alive && !client.worker.draining();
     if (relay_head) {
         // written while parsing; a step only replaces the X-RateLimit-* fields
@@ -601,7 +655,7 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
                 co_await plan.before_response->finish();
             }
         }
-        resp->finish_head(keep_client);
+        finish_relay_head(client.head, framing, keep_client);
     } else {
         auto& res = resp->header();
         // Without a body here (HEAD, 304) the upstream's Content-Length describes the entity.
@@ -625,7 +679,7 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
         client.head.clear();
         append_response_head(client.head, res);
     }
-    result.status = resp->status();
+    result.status = framing.status;
 
     if (!res_has_body || res_length) {
         // No body, or a Content-Length body: the head and the body bytes the upstream already
@@ -698,7 +752,7 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     }
 
     // The upstream's response was read to its end on both paths above.
-    if (resp->keep_alive() && !resp->need_eof() && up->buffer.size() == 0) {
+    if (framing.keep_alive && up->buffer.size() == 0) {
         client.worker.upstream_pool().release(std::move(up));
     }
     result.keep_client = keep_client;

@@ -7,6 +7,7 @@
 #include <boost/beast/http/rfc7230.hpp>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 
@@ -31,6 +32,21 @@ void append_line(std::string& out, std::string_view name, std::string_view value
 
 std::string_view view(boost::beast::string_view s) {
     return {s.data(), s.size()};
+}
+
+/// The client's status line: HTTP/1.1 whatever the upstream spoke (the connection to the client
+/// is 1.1), the upstream's reason, or the standard one when it sent none.
+void append_status_line(std::string& out, unsigned status, std::string_view reason) {
+    char line[13] = {'H', 'T', 'T', 'P', '/', '1', '.', '1', ' ', '0', '0', '0', ' '};
+    line[9] = static_cast<char>('0' + (status / 100) % 10);
+    line[10] = static_cast<char>('0' + (status / 10) % 10);
+    line[11] = static_cast<char>('0' + status % 10);
+    out.append(line, sizeof line);
+    if (reason.empty()) {
+        reason = view(http::obsolete_reason(static_cast<http::status>(status)));
+    }
+    out.append(reason);
+    out.append("\r\n");
 }
 
 } // namespace
@@ -59,23 +75,215 @@ void UpstreamResponseParser::set_output(char* data, std::size_t size) {
     filled_ = 0;
 }
 
-void UpstreamResponseParser::finish_head(bool keep_client) {
-    if (!is_done()) {
-        if (const auto length = content_length()) {
+ResponseFraming UpstreamResponseParser::framing() const {
+    ResponseFraming out;
+    out.status = status_;
+    out.has_body = !is_done();
+    if (const auto length = content_length()) {
+        out.content_length = *length;
+    }
+    out.received_length = content_length_;
+    out.keep_alive = keep_alive() && !need_eof();
+    return out;
+}
+
+void finish_relay_head(std::string& head, const ResponseFraming& framing, bool keep_client) {
+    if (framing.has_body) {
+        if (framing.content_length) {
             char digits[20];
-            const auto end = std::to_chars(digits, digits + sizeof digits, *length).ptr;
-            append_line(head_, "Content-Length", std::string_view(digits, end - digits));
+            const auto end =
+                std::to_chars(digits, digits + sizeof digits, *framing.content_length).ptr;
+            append_line(head, "Content-Length", std::string_view(digits, end - digits));
         } else {
-            head_.append("Transfer-Encoding: chunked\r\n");
+            head.append("Transfer-Encoding: chunked\r\n");
         }
-    } else if (!content_length_.empty()) {
+    } else if (!framing.received_length.empty()) {
         // No body here (HEAD, 304): the upstream's Content-Length describes the entity.
-        append_line(head_, "Content-Length", content_length_);
+        append_line(head, "Content-Length", framing.received_length);
     }
     if (!keep_client) {
-        head_.append("Connection: close\r\n");
+        head.append("Connection: close\r\n");
     }
-    head_.append("\r\n");
+    head.append("\r\n");
+}
+
+namespace {
+
+/// RFC 9110 token characters.
+constexpr std::array<bool, 256> kTokenChars = [] {
+    std::array<bool, 256> t{};
+    for (int c = '0'; c <= '9'; ++c) {
+        t[c] = true;
+    }
+    for (int c = 'a'; c <= 'z'; ++c) {
+        t[c] = true;
+        t[c - 'a' + 'A'] = true;
+    }
+    for (const char c : std::string_view("!#$%&'*+-.^_`|~")) {
+        t[static_cast<unsigned char>(c)] = true;
+    }
+    return t;
+}();
+
+bool all_token(std::string_view s) {
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return kTokenChars[static_cast<unsigned char>(c)]; });
+}
+
+/// Field values and reason phrases: HTAB, SP, visible ASCII and obs-text; no other control.
+bool all_visible(std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char ch) {
+        const auto c = static_cast<unsigned char>(ch);
+        return c == '\t' || (c >= 0x20 && c != 0x7f);
+    });
+}
+
+std::string_view trim_ows(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
+/// The hop-by-hop fields relay mode leaves out, by name (Transfer-Encoding is not simple).
+bool is_hop_by_hop_name(std::string_view name) {
+    using boost::beast::iequals;
+    switch (name.size()) {
+    case 2:
+        return iequals(name, "te");
+    case 7:
+        return iequals(name, "trailer") || iequals(name, "upgrade");
+    case 10:
+        return iequals(name, "keep-alive");
+    case 16:
+        return iequals(name, "proxy-connection");
+    case 18:
+        return iequals(name, "proxy-authenticate");
+    case 19:
+        return iequals(name, "proxy-authorization");
+    default:
+        return false;
+    }
+}
+
+/// Connection tokens a simple head may carry: close and keep-alive only. Sets `close`.
+bool simple_connection(std::string_view value, bool& close) {
+    while (!value.empty()) {
+        const auto comma = value.find(',');
+        const std::string_view token = trim_ows(value.substr(0, comma));
+        if (boost::beast::iequals(token, "close")) {
+            close = true;
+        } else if (!token.empty() && !boost::beast::iequals(token, "keep-alive")) {
+            return false;
+        }
+        if (comma == std::string_view::npos) {
+            break;
+        }
+        value.remove_prefix(comma + 1);
+    }
+    return true;
+}
+
+} // namespace
+
+SimpleHead parse_simple_response_head(std::string_view bytes,
+                                      bool head_request,
+                                      bool drop_rate_limit,
+                                      std::size_t limit,
+                                      std::size_t& searched,
+                                      std::string& head,
+                                      ResponseFraming& framing,
+                                      std::size_t& head_size) {
+    constexpr std::string_view kVersion = "HTTP/1.1 ";
+    if (bytes.substr(0, kVersion.size()) !=
+        kVersion.substr(0, std::min(bytes.size(), kVersion.size()))) {
+        return SimpleHead::not_simple;
+    }
+    const std::size_t end = bytes.find("\r\n\r\n", std::min(searched, bytes.size()));
+    if (end == std::string_view::npos) {
+        searched = bytes.size() > 3 ? bytes.size() - 3 : 0;
+        return bytes.size() >= limit ? SimpleHead::too_large : SimpleHead::incomplete;
+    }
+    if (end + 4 > limit) {
+        return SimpleHead::too_large;
+    }
+    // Status line: "HTTP/1.1 DDD reason".
+    const std::size_t line_end = bytes.find("\r\n");
+    if (line_end < kVersion.size() + 4 || bytes[kVersion.size() + 3] != ' ') {
+        return SimpleHead::not_simple;
+    }
+    unsigned status = 0;
+    for (std::size_t i = kVersion.size(); i < kVersion.size() + 3; ++i) {
+        const char c = bytes[i];
+        if (c < '0' || c > '9') {
+            return SimpleHead::not_simple;
+        }
+        status = status * 10 + static_cast<unsigned>(c - '0');
+    }
+    const std::string_view reason =
+        bytes.substr(kVersion.size() + 4, line_end - kVersion.size() - 4);
+    if (status < 200 || status > 599 || !all_visible(reason)) {
+        return SimpleHead::not_simple;
+    }
+    head.clear();
+    append_status_line(head, status, reason);
+
+    bool close = false;
+    std::optional<std::uint64_t> length;
+    std::string_view length_text;
+    for (std::size_t at = line_end + 2; at < end + 2;) {
+        const std::size_t eol = bytes.find("\r\n", at);
+        const std::string_view line = bytes.substr(at, eol - at);
+        at = eol + 2;
+        const std::size_t colon = line.find(':');
+        if (colon == 0 || colon == std::string_view::npos) {
+            return SimpleHead::not_simple;
+        }
+        const std::string_view name = line.substr(0, colon);
+        const std::string_view raw_value = line.substr(colon + 1);
+        if (!all_token(name) || !all_visible(raw_value)) {
+            return SimpleHead::not_simple; // obs-fold starts with SP, which no token holds
+        }
+        const std::string_view value = trim_ows(raw_value);
+        if (name.size() == 14 && boost::beast::iequals(name, "content-length")) {
+            std::uint64_t n = 0;
+            const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+            if (length || value.empty() || ec != std::errc() ||
+                ptr != value.data() + value.size()) {
+                return SimpleHead::not_simple;
+            }
+            length = n;
+            length_text = value;
+            continue;
+        }
+        if (name.size() == 10 && boost::beast::iequals(name, "connection")) {
+            if (!simple_connection(value, close)) {
+                return SimpleHead::not_simple;
+            }
+            continue;
+        }
+        if (name.size() == 17 && boost::beast::iequals(name, "transfer-encoding")) {
+            return SimpleHead::not_simple;
+        }
+        if (is_hop_by_hop_name(name) || (drop_rate_limit && is_rate_limit_field(name))) {
+            continue;
+        }
+        append_line(head, name, value);
+    }
+    const bool bodyless = head_request || status == 204 || status == 304;
+    if (!bodyless && !length) {
+        return SimpleHead::not_simple; // delimited by the end of the connection
+    }
+    framing.status = status;
+    framing.has_body = !bodyless && *length > 0;
+    framing.content_length = length;
+    framing.received_length.assign(length_text);
+    framing.keep_alive = !close;
+    head_size = end + 4;
+    return SimpleHead::complete;
 }
 
 void UpstreamResponseParser::on_request_impl(http::verb,
@@ -97,17 +305,7 @@ void UpstreamResponseParser::on_response_impl(int code,
         header_.reason(reason);
         return;
     }
-    // Sent as HTTP/1.1 whatever the upstream spoke (the connection to the client is 1.1).
-    char line[13] = {'H', 'T', 'T', 'P', '/', '1', '.', '1', ' ', '0', '0', '0', ' '};
-    line[9] = static_cast<char>('0' + (status_ / 100) % 10);
-    line[10] = static_cast<char>('0' + (status_ / 10) % 10);
-    line[11] = static_cast<char>('0' + status_ % 10);
-    head_.append(line, sizeof line);
-    if (reason.empty()) {
-        reason = http::obsolete_reason(static_cast<http::status>(status_));
-    }
-    head_.append(reason.data(), reason.size());
-    head_.append("\r\n");
+    append_status_line(head_, status_, view(reason));
     fields_at_ = head_.size();
 }
 

@@ -17,10 +17,47 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace portcullis::proxy {
+
+/// What a response head says about its body and the upstream connection, however it was parsed.
+struct ResponseFraming {
+    unsigned status = 0;
+    bool has_body = false;                       // body bytes follow the head
+    std::optional<std::uint64_t> content_length; // the upstream's Content-Length, when it sent one
+    std::string received_length;                 // that Content-Length as received
+    bool keep_alive = false;                     // the connection can carry another request
+};
+
+/// Ends a relayed head: the framing (the Content-Length of a body of known length, or of none,
+/// as for HEAD or 304; else `Transfer-Encoding: chunked`), `Connection: close` unless
+/// `keep_client`, and the blank line.
+void finish_relay_head(std::string& head, const ResponseFraming& framing, bool keep_client);
+
+enum class SimpleHead { complete, incomplete, not_simple, too_large };
+
+/// Relay mode without Beast's parser, for the usual upstream response: a final (200-599)
+/// HTTP/1.1 status line, field lines with token names and visible values, and no body (HEAD,
+/// 204, 304, Content-Length: 0) or a Content-Length one. Writes what relay mode writes for the
+/// client into `head` (replacing it: status line and end-to-end fields, without the
+/// X-RateLimit-* ones when `drop_rate_limit`), the framing into `framing` and the upstream head's
+/// length into `head_size`. `incomplete`: no blank line in `bytes` yet; `searched` (0 at first)
+/// keeps how far it was looked for, so each call scans only what is new. `too_large`: the head
+/// does not end within `limit` bytes, whatever it holds. `not_simple` (anything else: HTTP/1.0,
+/// 1xx, chunked or EOF-delimited bodies, Connection naming fields, a repeated or malformed
+/// Content-Length, obs-fold, control bytes): nothing is consumed, and Beast's parser judges the
+/// same bytes.
+SimpleHead parse_simple_response_head(std::string_view bytes,
+                                      bool head_request,
+                                      bool drop_rate_limit,
+                                      std::size_t limit,
+                                      std::size_t& searched,
+                                      std::string& head,
+                                      ResponseFraming& framing,
+                                      std::size_t& head_size);
 
 /// Whether `name` is X-RateLimit-Limit, X-RateLimit-Remaining or X-RateLimit-Reset (any case).
 bool is_rate_limit_field(std::string_view name);
@@ -49,11 +86,10 @@ class UpstreamResponseParser final : public http::basic_parser<false> {
     /// Body bytes written since the last set_output.
     std::size_t filled() const { return filled_; }
 
-    /// Relay mode, after the header: ends the client's head with its framing (the upstream's
-    /// Content-Length for a body of known length, or for none, as for HEAD or 304; else
-    /// `Transfer-Encoding: chunked`), `Connection: close` unless `keep_client`, and the blank
-    /// line.
-    void finish_head(bool keep_client);
+    /// After the header: the framing it announced.
+    ResponseFraming framing() const;
+    /// Relay mode, after the header: ends the client's head (finish_relay_head).
+    void finish_head(bool keep_client) { finish_relay_head(head_, framing(), keep_client); }
 
   private:
     void on_request_impl(http::verb,

@@ -185,3 +185,141 @@ TEST_CASE("malformed upstream heads are refused by the parser", "[unit][upstream
     CHECK(ec);
     CHECK(ec != http::error::need_more);
 }
+
+namespace {
+
+using portcullis::proxy::parse_simple_response_head;
+using portcullis::proxy::ResponseFraming;
+using portcullis::proxy::SimpleHead;
+
+struct Simple {
+    SimpleHead verdict;
+    std::string head; // finished with finish_relay_head when complete
+    ResponseFraming framing;
+    std::size_t head_size = 0;
+};
+
+Simple simple(const std::string& raw,
+              bool keep_client = true,
+              bool head_request = false,
+              bool drop_rate_limit = false) {
+    Simple out;
+    out.head = "left over from the request";
+    std::size_t searched = 0;
+    out.verdict = parse_simple_response_head(raw, head_request, drop_rate_limit, 8192, searched,
+                                             out.head, out.framing, out.head_size);
+    if (out.verdict == SimpleHead::complete) {
+        portcullis::proxy::finish_relay_head(out.head, out.framing, keep_client);
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("a simple upstream head is relayed byte for byte as Beast's relay mode relays it",
+          "[unit][upstream_response]") {
+    const std::string raw = GENERATE(
+        as<std::string>{}, "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 5\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n"
+        "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n",
+        "HTTP/1.1 200 \r\nX-Empty:\r\nX-Spaces:  \t a b \t \r\nContent-Length: 12\r\n\r\n",
+        "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 2\r\n\r\n",
+        "HTTP/1.1 204 No Content\r\nContent-Length: 7\r\n\r\n",
+        "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTE: trailers\r\nTrailer: X\r\nUpgrade: h2c\r\nProxy-Connection: x\r\n"
+        "Proxy-Authenticate: Basic\r\nContent-Length: 1\r\nX-Obs: caf\xc3\xa9\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-RateLimit-Limit: 9\r\nx-ratelimit-reset: 1\r\nContent-Length: "
+        "1\r\n\r\n");
+    const bool keep_client = GENERATE(true, false);
+    CAPTURE(raw, keep_client);
+    const Simple s = simple(raw + "body", keep_client);
+    REQUIRE(s.verdict == SimpleHead::complete);
+    CHECK(s.head == relayed(raw, keep_client));
+    CHECK(s.head_size == raw.size());
+
+    std::string beast_head;
+    UpstreamResponseParser parser{Mode::relay, beast_head};
+    parse_header(parser, raw);
+    const ResponseFraming beast = parser.framing();
+    CHECK(s.framing.status == beast.status);
+    CHECK(s.framing.has_body == beast.has_body);
+    CHECK(s.framing.content_length == beast.content_length);
+    CHECK(s.framing.received_length == beast.received_length);
+    CHECK(s.framing.keep_alive == beast.keep_alive);
+}
+
+TEST_CASE("a simple head answering HEAD has no body and keeps the entity's length",
+          "[unit][upstream_response]") {
+    const std::string raw = "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n";
+    const Simple s = simple(raw, true, true);
+    REQUIRE(s.verdict == SimpleHead::complete);
+    CHECK_FALSE(s.framing.has_body);
+    CHECK(s.head == relayed(raw, true, true));
+    CHECK(s.head == "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n");
+}
+
+TEST_CASE("a simple head can leave the upstream's X-RateLimit fields out",
+          "[unit][upstream_response]") {
+    const Simple s = simple("HTTP/1.1 200 OK\r\nX-RateLimit-Limit: 9\r\nX-RateLimit-Remaining: 8"
+                            "\r\nX-RATELIMIT-RESET: 7\r\nX-RateLimit-Other: 6\r\n"
+                            "Content-Length: 0\r\n\r\n",
+                            true, false, true);
+    REQUIRE(s.verdict == SimpleHead::complete);
+    CHECK(s.head == "HTTP/1.1 200 OK\r\nX-RateLimit-Other: 6\r\nContent-Length: 0\r\n\r\n");
+}
+
+TEST_CASE("a head not known to be simple is left to Beast's parser, and a partial one waits",
+          "[unit][upstream_response]") {
+    const std::string raw = GENERATE(
+        as<std::string>{}, "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n",
+        "HTTP/1.1 100 Continue\r\n\r\n", "HTTP/1.1 101 Switching Protocols\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nServer: x\r\n\r\n", // delimited by the connection's end
+        "HTTP/1.1 200 OK\r\nConnection: x-hop\r\nX-Hop: 1\r\nContent-Length: 1\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: +1\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1 2\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-Fold: a\r\n b\r\nContent-Length: 1\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nBad Name: 1\r\nContent-Length: 1\r\n\r\n",
+        "HTTP/1.1 200 OK\r\n: 1\r\nContent-Length: 1\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-Ctl: a\x01z\r\nContent-Length: 1\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-Lf: a\nb\r\nContent-Length: 1\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-Del: \x7f\r\nContent-Length: 1\r\n\r\n",
+        "HTTP/1.1 200\r\nContent-Length: 1\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n",
+        "HTTP/1.1 600 Odd\r\nContent-Length: 1\r\n\r\n", "HTTP/2 200 OK\r\n\r\n", "garbage");
+    CAPTURE(raw);
+    CHECK(simple(raw).verdict == SimpleHead::not_simple);
+
+    for (const std::string partial : {"", "HTTP/1", "HTTP/1.1 200 OK\r\nContent-Le",
+                                      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r"}) {
+        CAPTURE(partial);
+        CHECK(simple(partial).verdict == SimpleHead::incomplete);
+    }
+    // No end of the head within the limit, whatever the head holds.
+    CHECK(simple("HTTP/1.1 200 OK\r\nX-Big: " + std::string(9000, 'a')).verdict ==
+          SimpleHead::too_large);
+    CHECK(simple("HTTP/1.1 200 OK\r\nX-Big: " + std::string(9000, 'a') + "\r\n\r\n").verdict ==
+          SimpleHead::too_large);
+}
+
+TEST_CASE("a head arriving in pieces is searched once for its end", "[unit][upstream_response]") {
+    const std::string raw = "HTTP/1.1 200 OK\r\nServer: x\r\nContent-Length: 2\r\n\r\nok";
+    std::size_t searched = 0;
+    std::string head;
+    ResponseFraming framing;
+    std::size_t head_size = 0;
+    for (std::size_t n = 1; n < raw.size() - 2; ++n) {
+        CAPTURE(n);
+        REQUIRE(parse_simple_response_head(std::string_view(raw).substr(0, n), false, false, 8192,
+                                           searched, head, framing,
+                                           head_size) == SimpleHead::incomplete);
+        CHECK(searched <= n);
+        CHECK(searched + 3 >= n);
+    }
+    REQUIRE(parse_simple_response_head(raw, false, false, 8192, searched, head, framing,
+                                       head_size) == SimpleHead::complete);
+    CHECK(head_size == raw.size() - 2);
+    CHECK(framing.content_length == 2u);
+}
