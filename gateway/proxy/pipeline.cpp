@@ -564,6 +564,15 @@ std::string bearer_token(const config::GatewayConfig& cfg,
     return std::string(rest.substr(0, rest.find(' ')));
 }
 
+/// The answer for a key that is not stored (made only when it is the answer).
+Rejection key_not_found(const config::GatewayConfig& cfg, bool oauth) {
+    return oauth ? Rejection{http::status::forbidden,
+                             auth::message_for(cfg, "oauth.key_not_found", "Key not authorised")}
+                 : Rejection{http::status::forbidden,
+                             auth::message_for(cfg, "auth.key_not_found",
+                                               "Access to this API has been disallowed")};
+}
+
 /// Tyk's auth step for `api` (auth token, or OAuth bearer token with `use_oauth2`): the key
 /// from the request, its session from Redis (Tyk's lookup order), policies, an OAuth token's
 /// client still existing, then expiry, access rights and `allowed_urls`. Redis errors fail
@@ -597,12 +606,6 @@ awaitable<AuthOutcome> authenticate(server::Worker& worker,
             co_return out;
         }
     }
-    const Rejection not_found =
-        oauth ? Rejection{http::status::forbidden,
-                          auth::message_for(cfg, "oauth.key_not_found", "Key not authorised")}
-              : Rejection{http::status::forbidden,
-                          auth::message_for(cfg, "auth.key_not_found",
-                                            "Access to this API has been disallowed")};
     std::vector<std::string> storage_keys;
     for (const auto& candidate : keys::lookup_candidates(out.key, api.org_id, cfg.hash_key_function,
                                                          cfg.hash_key_function_fallback,
@@ -616,14 +619,14 @@ awaitable<AuthOutcome> authenticate(server::Worker& worker,
         co_return out;
     }
     if (!found) {
-        out.verdict = not_found;
+        out.verdict = key_not_found(cfg, oauth);
         co_return out;
     }
     if (const std::string error = policy::apply_policies(found->session, policies);
         !error.empty()) {
         spdlog::warn("api {}: key {}...: policies not applied: {}", api.api_id,
                      found->storage_key.substr(7, 8), error);
-        out.verdict = not_found;
+        out.verdict = key_not_found(cfg, oauth);
         co_return out;
     }
     if (oauth) {

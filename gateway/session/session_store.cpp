@@ -50,9 +50,9 @@ SessionStore::load(std::vector<std::string> storage_keys) {
     if (ec) {
         co_return std::pair{ec, std::optional<StoredSession>{}};
     }
-    std::vector<const redis::Reply*> values;
+    std::vector<redis::Reply*> values; // the reply is ours: a found value is moved out
     if (reply.type == redis::Reply::Type::array) {
-        for (const auto& e : reply.elements) {
+        for (auto& e : reply.elements) {
             values.push_back(&e);
         }
     } else {
@@ -69,9 +69,9 @@ SessionStore::load(std::vector<std::string> storage_keys) {
                          storage_keys[i].substr(0, 10), error);
             continue;
         }
-        co_return std::pair{
-            error_code{}, std::optional<StoredSession>{
-                              StoredSession{storage_keys[i], values[i]->str, std::move(*parsed)}}};
+        co_return std::pair{error_code{}, std::optional<StoredSession>{StoredSession{
+                                              std::move(storage_keys[i]), std::move(values[i]->str),
+                                              std::move(*parsed)}}};
     }
     co_return std::pair{error_code{}, std::optional<StoredSession>{}};
 }

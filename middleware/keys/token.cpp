@@ -10,6 +10,8 @@
 #include <array>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
+#include <unordered_map>
 
 namespace portcullis::keys {
 
@@ -126,13 +128,37 @@ TokenInfo parse_token(std::string_view token) {
     return info;
 }
 
+namespace {
+
+/// parse_token(key).org_id, remembered per thread for the keys seen last (the same keys come
+/// back request after request; decoding the base64 JSON form each time is most of the lookup).
+const std::string& token_org(std::string_view key) {
+    constexpr std::size_t kEntries = 1024;
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    thread_local std::unordered_map<std::string, std::string, Hash, std::equal_to<>> orgs;
+    if (const auto it = orgs.find(key); it != orgs.end()) {
+        return it->second;
+    }
+    if (orgs.size() >= kEntries) {
+        orgs.clear();
+    }
+    return orgs.emplace(std::string(key), parse_token(key).org_id).first->second;
+}
+
+} // namespace
+
 std::vector<std::string> lookup_candidates(std::string_view key,
                                            std::string_view api_org,
                                            std::string_view hash_key_function,
                                            const std::vector<std::string>& fallbacks,
                                            bool disable_key_actions_by_username) {
     std::vector<std::string> out;
-    if (parse_token(key).org_id == api_org) {
+    if (token_org(key) == api_org) {
         out.emplace_back(key);
         return out;
     }

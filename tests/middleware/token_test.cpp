@@ -251,3 +251,22 @@ TEST_CASE("base64 decoders: padding, alphabets and errors", "[unit][keys]") {
     CHECK(pk::base64url_decode(input) == url);
     CHECK(pk::base64_decode_strict(input) == strict);
 }
+
+TEST_CASE("lookup_candidates answers the same for keys seen before, past its memo's size",
+          "[unit][keys]") {
+    using Strings = std::vector<std::string>;
+    // Legacy keys whose first 24 characters are hex: that is their org.
+    for (int round = 0; round < 2; ++round) {
+        for (int i = 0; i < 1500; ++i) {
+            const std::string org = "5e1e38108cf2410001c8" +
+                                    std::string(4 - std::to_string(i % 10000).size(), '0') +
+                                    std::to_string(i % 10000);
+            const std::string key = org + "b8f5e9c2d5d94f5a" + std::to_string(i);
+            CAPTURE(round, i);
+            REQUIRE(pk::lookup_candidates(key, org, "", {}, false) == Strings{key});
+            REQUIRE(pk::lookup_candidates(key, "other", "", {}, true) == Strings{key});
+            REQUIRE(pk::lookup_candidates(key, "other", "", {}, false) ==
+                    Strings{"other" + key, key});
+        }
+    }
+}
