@@ -33,16 +33,6 @@ std::string percent_decode(std::string_view in) {
     return out;
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
 std::string strip_bearer(std::string value) {
     if (value.size() >= 7 &&
         boost::beast::iequals(std::string_view(value).substr(0, 7), "bearer ")) {
@@ -95,10 +85,10 @@ std::optional<std::string> cookie_value(const Fields& headers, std::string_view 
         std::string_view rest = f.value();
         while (!rest.empty()) {
             const auto semi = rest.find(';');
-            const auto pair = trim(rest.substr(0, semi));
+            const auto pair = trim_ows(rest.substr(0, semi));
             const auto eq = pair.find('=');
-            if (eq != std::string_view::npos && trim(pair.substr(0, eq)) == name) {
-                auto value = trim(pair.substr(eq + 1));
+            if (eq != std::string_view::npos && trim_ows(pair.substr(0, eq)) == name) {
+                auto value = trim_ows(pair.substr(eq + 1));
                 if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
                     value = value.substr(1, value.size() - 2);
                 }

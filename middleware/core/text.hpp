@@ -62,6 +62,17 @@ constexpr bool is_token(std::string_view text) noexcept {
     return true;
 }
 
+/// `s` without leading and trailing spaces and tabs (HTTP's optional whitespace).
+constexpr std::string_view trim_ows(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
 /// A whole decimal int64 (optional leading '-'); false for anything else, `out` untouched.
 inline bool parse_int64(std::string_view text, std::int64_t& out) noexcept {
     std::int64_t value = 0;

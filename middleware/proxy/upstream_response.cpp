@@ -1,5 +1,6 @@
 #include "middleware/proxy/upstream_response.hpp"
 
+#include "middleware/core/text.hpp"
 #include "middleware/proxy/hop_by_hop.hpp"
 
 #include <boost/beast/core/string.hpp>
@@ -7,7 +8,6 @@
 #include <boost/beast/http/rfc7230.hpp>
 
 #include <algorithm>
-#include <array>
 #include <charconv>
 #include <cstring>
 
@@ -109,43 +109,12 @@ void finish_relay_head(std::string& head, const ResponseFraming& framing, bool k
 
 namespace {
 
-/// RFC 9110 token characters.
-constexpr std::array<bool, 256> kTokenChars = [] {
-    std::array<bool, 256> t{};
-    for (int c = '0'; c <= '9'; ++c) {
-        t[c] = true;
-    }
-    for (int c = 'a'; c <= 'z'; ++c) {
-        t[c] = true;
-        t[c - 'a' + 'A'] = true;
-    }
-    for (const char c : std::string_view("!#$%&'*+-.^_`|~")) {
-        t[static_cast<unsigned char>(c)] = true;
-    }
-    return t;
-}();
-
-bool all_token(std::string_view s) {
-    return std::all_of(s.begin(), s.end(),
-                       [](char c) { return kTokenChars[static_cast<unsigned char>(c)]; });
-}
-
 /// Field values and reason phrases: HTAB, SP, visible ASCII and obs-text; no other control.
 bool all_visible(std::string_view s) {
     return std::all_of(s.begin(), s.end(), [](char ch) {
         const auto c = static_cast<unsigned char>(ch);
         return c == '\t' || (c >= 0x20 && c != 0x7f);
     });
-}
-
-std::string_view trim_ows(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
 }
 
 /// The hop-by-hop fields relay mode leaves out, by name (Transfer-Encoding is not simple).
@@ -244,7 +213,7 @@ SimpleHead parse_simple_response_head(std::string_view bytes,
         }
         const std::string_view name = line.substr(0, colon);
         const std::string_view raw_value = line.substr(colon + 1);
-        if (!all_token(name) || !all_visible(raw_value)) {
+        if (!is_token(name) || !all_visible(raw_value)) {
             return SimpleHead::not_simple; // obs-fold starts with SP, which no token holds
         }
         const std::string_view value = trim_ows(raw_value);
