@@ -417,6 +417,9 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     const bool relay_head =
         plan.response_body == nullptr &&
         (plan.before_response == nullptr || !plan.before_response->edits_headers());
+    // ... where a step may still replace the upstream's X-RateLimit-* fields.
+    const bool drop_rate_limit = relay_head && plan.before_response != nullptr &&
+                                 plan.before_response->replaces_rate_limit_fields();
     UpstreamConnectionPtr up;
     std::optional<ResponseParser> resp;
     bool simple_head = false; // relay mode: the head was parsed without `resp`
@@ -543,8 +546,6 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
         if (relay_head) {
             // The usual head is parsed here; any other goes to Beast's parser below, which reads
             // the same buffered bytes first.
-            const bool drop_rate_limit = plan.before_response != nullptr &&
-                                         plan.before_response->replaces_rate_limit_fields();
             std::size_t searched = 0;
             for (;;) {
                 const auto data = up->buffer.data();
@@ -587,8 +588,7 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
         for (; !simple_head && !rec;) {
             resp.emplace(relay_head ? ResponseParser::Mode::relay : ResponseParser::Mode::fields,
                          client.head);
-            if (relay_head && plan.before_response != nullptr &&
-                plan.before_response->replaces_rate_limit_fields()) {
+            if (drop_rate_limit) {
                 resp->drop_rate_limit_fields();
             }
             resp->header_limit(kUpstreamHeaderLimit);
@@ -648,7 +648,7 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     if (relay_head) {
         // written while parsing; a step only replaces the X-RateLimit-* fields
         if (plan.before_response != nullptr) {
-            if (plan.before_response->replaces_rate_limit_fields()) {
+            if (drop_rate_limit) {
                 plan.before_response->relay_rate_limit_fields(client.head);
             }
             if (plan.before_response->apply(nullptr)) {

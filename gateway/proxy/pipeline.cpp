@@ -1104,9 +1104,7 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
             !stored->session.modified()) {
             // The session's quota as the planning read it: the response's quota headers reuse
             // it while the session stays unchanged.
-            const auto& limit = planned.plan.limit;
-            response_steps.set_quota_hint(
-                {limit.quota_max, limit.quota_remaining, limit.quota_renews});
+            response_steps.set_quota_hint(limits::quota_headers(planned.plan.limit));
         }
         LimitsOutcome limited;
         if (!planned.request.empty()) {

@@ -1,5 +1,6 @@
 #include "middleware/proxy/hop_by_hop.hpp"
 
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 #include <boost/container/small_vector.hpp>
 
@@ -19,6 +20,29 @@ bool is_hop_by_hop(http::field f) {
     case http::field::transfer_encoding:
     case http::field::upgrade:
         return true;
+    default:
+        return false;
+    }
+}
+
+bool is_hop_by_hop(std::string_view name) {
+    // The list above, by name length first.
+    using boost::beast::iequals;
+    switch (name.size()) {
+    case 2:
+        return iequals(name, "te");
+    case 7:
+        return iequals(name, "trailer") || iequals(name, "upgrade");
+    case 10:
+        return iequals(name, "connection") || iequals(name, "keep-alive");
+    case 16:
+        return iequals(name, "proxy-connection");
+    case 17:
+        return iequals(name, "transfer-encoding");
+    case 18:
+        return iequals(name, "proxy-authenticate");
+    case 19:
+        return iequals(name, "proxy-authorization");
     default:
         return false;
     }

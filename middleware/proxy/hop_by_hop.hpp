@@ -3,6 +3,7 @@
 #include "middleware/core/http.hpp"
 
 #include <initializer_list>
+#include <string_view>
 
 namespace portcullis::proxy {
 
@@ -15,5 +16,7 @@ void strip_hop_by_hop(Fields& fields, std::initializer_list<http::field> also = 
 
 /// Whether `f` is one of the hop-by-hop fields strip_hop_by_hop always removes.
 bool is_hop_by_hop(http::field f);
+/// The same, by a field name as received (any case), for heads parsed without Beast.
+bool is_hop_by_hop(std::string_view name);
 
 } // namespace portcullis::proxy

@@ -117,27 +117,6 @@ bool all_visible(std::string_view s) {
     });
 }
 
-/// The hop-by-hop fields relay mode leaves out, by name (Transfer-Encoding is not simple).
-bool is_hop_by_hop_name(std::string_view name) {
-    using boost::beast::iequals;
-    switch (name.size()) {
-    case 2:
-        return iequals(name, "te");
-    case 7:
-        return iequals(name, "trailer") || iequals(name, "upgrade");
-    case 10:
-        return iequals(name, "keep-alive");
-    case 16:
-        return iequals(name, "proxy-connection");
-    case 18:
-        return iequals(name, "proxy-authenticate");
-    case 19:
-        return iequals(name, "proxy-authorization");
-    default:
-        return false;
-    }
-}
-
 /// Connection tokens a simple head may carry: close and keep-alive only. Sets `close`.
 bool simple_connection(std::string_view value, bool& close) {
     while (!value.empty()) {
@@ -237,7 +216,7 @@ SimpleHead parse_simple_response_head(std::string_view bytes,
         if (name.size() == 17 && boost::beast::iequals(name, "transfer-encoding")) {
             return SimpleHead::not_simple;
         }
-        if (is_hop_by_hop_name(name) || (drop_rate_limit && is_rate_limit_field(name))) {
+        if (is_hop_by_hop(name) || (drop_rate_limit && is_rate_limit_field(name))) {
             continue;
         }
         append_line(head, name, value);

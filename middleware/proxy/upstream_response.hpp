@@ -6,7 +6,7 @@
 //   change it;
 // - relay mode writes the client's head while parsing: the status line as HTTP/1.1 and every
 //   end-to-end field as received, with the hop-by-hop fields, the fields Connection names and the
-//   framing left out (`finish_head` adds the framing). No field is stored, sorted or re-read.
+//   framing left out (finish_relay_head adds the framing). No field is stored, sorted or re-read.
 // Body bytes go into a buffer the caller names (`set_output`), as with Beast's buffer_body: a
 // full buffer ends a read with http::error::need_buffer.
 
@@ -86,10 +86,8 @@ class UpstreamResponseParser final : public http::basic_parser<false> {
     /// Body bytes written since the last set_output.
     std::size_t filled() const { return filled_; }
 
-    /// After the header: the framing it announced.
+    /// After the header: the framing it announced (relay mode: for finish_relay_head).
     ResponseFraming framing() const;
-    /// Relay mode, after the header: ends the client's head (finish_relay_head).
-    void finish_head(bool keep_client) { finish_relay_head(head_, framing(), keep_client); }
 
   private:
     void on_request_impl(http::verb,

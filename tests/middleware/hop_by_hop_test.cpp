@@ -3,7 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cctype>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -137,4 +139,20 @@ TEST_CASE("fields without hop-by-hop headers are left alone", "[unit][hop_by_hop
     CHECK(lines(fields) == std::vector<std::string>{"Content-Type: text/plain", "Content-Length: 3",
                                                     "X-Custom: 1", "X-Custom: 2", "Accept: */*",
                                                     "X-Connection-Id: 7"});
+}
+
+TEST_CASE("hop-by-hop by name agrees with hop-by-hop by field, in any case", "[unit][hop_by_hop]") {
+    namespace http = boost::beast::http;
+    for (int i = 1; i <= static_cast<int>(http::field::xref); ++i) {
+        const auto field = static_cast<http::field>(i);
+        std::string name(http::to_string(field));
+        CAPTURE(name);
+        CHECK(pp::is_hop_by_hop(std::string_view(name)) == pp::is_hop_by_hop(field));
+        for (char& c : name) {
+            c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        }
+        CHECK(pp::is_hop_by_hop(std::string_view(name)) == pp::is_hop_by_hop(field));
+    }
+    CHECK_FALSE(pp::is_hop_by_hop(std::string_view("X-Connection")));
+    CHECK_FALSE(pp::is_hop_by_hop(std::string_view("")));
 }

@@ -28,7 +28,7 @@ std::string relayed(const std::string& raw, bool keep_client = true, bool head_r
     UpstreamResponseParser parser{Mode::relay, head};
     parser.skip(head_request);
     parse_header(parser, raw);
-    parser.finish_head(keep_client);
+    portcullis::proxy::finish_relay_head(head, parser.framing(), keep_client);
     return head;
 }
 
