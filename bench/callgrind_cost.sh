@@ -62,7 +62,8 @@ cat >"$work/tyk.conf" <<JSON
  "portcullis": {"workers": 1, "access_log": "off", "log_level": "warn"}}
 JSON
 
-valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out.%p" \
+# Names uncompressed: each dump is a file of its own, readable by callgrind_annotate alone.
+valgrind --tool=callgrind --compress-strings=no --callgrind-out-file="$work/callgrind.out.%p" \
     "$portcullis" --conf "$work/tyk.conf" >"$work/gateway.log" 2>&1 &
 gateway_pid=$!
 pids+=("$gateway_pid")

@@ -4,6 +4,7 @@
 #include "config/json_reader.hpp"
 #include "config/policy_loader.hpp"
 #include "gateway/api/oauth_clients.hpp"
+#include "gateway/common/clock.hpp"
 #include "gateway/control_plane.hpp"
 #include "gateway/oauth/oauth_server.hpp"
 #include "gateway/server/client_connection.hpp"
@@ -64,12 +65,6 @@ ApiReply action_reply(const std::string& key, std::string_view action, std::stri
         body["key_hash"] = key_hash;
     }
     return {http::status::ok, body.dump()};
-}
-
-std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
 }
 
 std::string rfc3339_now() {

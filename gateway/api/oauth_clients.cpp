@@ -2,6 +2,7 @@
 
 #include "config/api_definition.hpp"
 #include "config/json_reader.hpp"
+#include "gateway/common/clock.hpp"
 #include "gateway/oauth/oauth_keys.hpp"
 #include "gateway/oauth/oauth_server.hpp"
 #include "gateway/redis/redis_client.hpp"
@@ -181,12 +182,6 @@ std::vector<std::string> policy_api_ids(const config::Policy& policy) {
 bool policy_covers(const config::Policy& policy, const std::string& api_id) {
     const auto ids = policy_api_ids(policy);
     return std::find(ids.begin(), ids.end(), api_id) != ids.end();
-}
-
-std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
 }
 
 OJson token_list(const redis::Reply& reply, std::size_t from, std::size_t to) {

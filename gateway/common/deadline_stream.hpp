@@ -1,6 +1,7 @@
 #pragma once
 
 #include "gateway/common/asio.hpp"
+#include "gateway/common/clock.hpp"
 
 #include <boost/asio/append.hpp>
 #include <boost/asio/associated_allocator.hpp>
@@ -63,8 +64,9 @@ class DeadlineStream {
     /// The TLS session, or null for plain TCP.
     TlsStream* tls() noexcept { return state_->tls.get(); }
 
-    /// Operations pending or started after `d` from now fail with beast::error::timeout.
-    void expires_after(clock::duration d) { expires_at(clock::now() + d); }
+    /// Operations pending or started after `d` from now fail with beast::error::timeout. "Now" is
+    /// the coarse clock's: the deadline may come up to one clock tick early.
+    void expires_after(clock::duration d) { expires_at(coarse::steady_now() + d); }
     void expires_at(clock::time_point t) {
         State& st = *state_;
         st.deadline = t;

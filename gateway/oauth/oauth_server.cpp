@@ -2,6 +2,7 @@
 
 #include "config/api_definition.hpp"
 #include "gateway/api/gateway_api.hpp"
+#include "gateway/common/clock.hpp"
 #include "gateway/oauth/oauth_keys.hpp"
 #include "gateway/redis/redis_client.hpp"
 #include "gateway/server/worker.hpp"
@@ -34,12 +35,6 @@ using oauth::Client;
 using oauth::Response;
 
 constexpr std::string_view kTokenType = "bearer";
-
-std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 bool failed(const error_code& ec, const redis::Reply& reply) {
     return ec || reply.is_error();

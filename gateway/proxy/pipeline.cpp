@@ -1,6 +1,7 @@
 #include "gateway/proxy/pipeline.hpp"
 
 #include "gateway/api/gateway_api.hpp"
+#include "gateway/common/clock.hpp"
 #include "gateway/common/logging.hpp"
 #include "gateway/jsvm/plugin_steps.hpp"
 #include "gateway/limits/limiter.hpp"
@@ -53,12 +54,6 @@ std::string_view origin_form(std::string_view target) {
         }
     }
     return {};
-}
-
-std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
 }
 
 std::string utc_now_text() {
@@ -640,7 +635,8 @@ awaitable<AuthOutcome> authenticate(server::Worker& worker,
             co_return out;
         }
     }
-    out.verdict = auth::check_session(found->session, api, req.method_string(), path, unix_now());
+    out.verdict =
+        auth::check_session(found->session, api, req.method_string(), path, coarse::unix_now());
     out.stored = std::move(found);
     co_return out;
 }
@@ -669,7 +665,8 @@ AuthOutcome plugin_auth_outcome(const config::GatewayConfig& cfg,
         spdlog::debug("api {}: the auth plugin gave no AuthValue; its session is not saved",
                       api.api_id);
     }
-    out.verdict = auth::check_session(stored.session, api, req.method_string(), path, unix_now());
+    out.verdict =
+        auth::check_session(stored.session, api, req.method_string(), path, coarse::unix_now());
     out.stored = std::move(stored);
     return out;
 }

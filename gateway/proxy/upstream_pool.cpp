@@ -146,7 +146,7 @@ void UpstreamPool::release(UpstreamConnectionPtr connection) {
         return; // closes it
     }
     connection->stream.expires_never();
-    connection->idle_since = std::chrono::steady_clock::now();
+    connection->idle_since = coarse::steady_now();
     list.push_back(std::move(connection));
 }
 

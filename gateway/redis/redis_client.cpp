@@ -1,13 +1,17 @@
 #include "gateway/redis/redis_client.hpp"
 
+#include "gateway/common/clock.hpp"
 #include "gateway/redis/sentinel.hpp"
 
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/post.hpp>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
 
 #include <charconv>
 #include <cstring>
+#include <optional>
 
 namespace portcullis::redis {
 
@@ -121,16 +125,57 @@ struct RedisClient::Link : std::enable_shared_from_this<RedisClient::Link> {
 /// One command waiting for its reply. hiredis holds a heap shared_ptr to it as privdata and
 /// always calls back exactly once (NULL reply on disconnect or free).
 struct RedisClient::Pending {
-    explicit Pending(asio::io_context& ioc) : timer(ioc) {}
-    Timer timer;
-    bool done = false;
-    bool abandoned = false;
+    explicit Pending(asio::io_context& context) : ioc(context) {}
+    asio::io_context& ioc;
+    Timer::time_point deadline;
+    bool done = false;      // the reply came, or the connection went
+    bool abandoned = false; // the waiter gave up: a late reply is dropped
     bool disconnected = false;
     Reply reply;
+    /// The coroutine waiting for the outcome, while it waits. Only ever move-constructed:
+    /// Boost 1.81's move assignment of any_completion_handler recurses without end.
+    std::optional<asio::any_completion_handler<void()>> waiter;
+
+    /// Resumes the waiter, if any, from the io_context: never from inside hiredis.
+    void wake() {
+        if (waiter) {
+            Resume resume(std::move(*waiter));
+            waiter.reset();
+            asio::post(ioc, std::move(resume));
+        }
+    }
+
+    /// The waiter as a plain handler of the io_context's: posting the type-erased handler
+    /// itself would dispatch it through its type-erased executor as well.
+    struct Resume {
+        explicit Resume(asio::any_completion_handler<void()>&& h) : handler(std::move(h)) {}
+        Resume(Resume&&) = default;
+        Resume(const Resume&) = delete; // would wrap the handler in itself (see waiter)
+        void operator()() { std::move(handler)(); }
+        asio::any_completion_handler<void()> handler;
+    };
 };
 
+namespace {
+
+/// Parks the awaiting coroutine's completion handler in a Pending until wake().
+template <class P> struct Park {
+    P* pending;
+    template <class Handler> void operator()(Handler&& handler) const {
+        pending->waiter.emplace(std::forward<Handler>(handler));
+    }
+};
+
+/// Waits until `pending` is woken: by its reply, or by the sweep when its deadline passed.
+template <class P> awaitable<void> parked(P& pending) {
+    return asio::async_initiate<const asio::use_awaitable_t<Executor>&, void()>(Park<P>{&pending},
+                                                                                use_awaitable);
+}
+
+} // namespace
+
 RedisClient::RedisClient(asio::io_context& ioc, ClientOptions options)
-    : ioc_(ioc), options_(std::move(options)), wake_(ioc), first_attempt_(ioc) {
+    : ioc_(ioc), options_(std::move(options)), wake_(ioc), first_attempt_(ioc), deadlines_(ioc) {
     first_attempt_.expires_at(Timer::time_point::max());
 }
 
@@ -174,6 +219,8 @@ void RedisClient::stop() {
     first_attempt_done_ = true;
     first_attempt_.cancel();
     drop_link();
+    deadlines_.cancel(); // the sweep fails what is left, and the timer no longer keeps the
+                         // io_context running
 }
 
 void RedisClient::drop_link() {
@@ -201,7 +248,7 @@ void RedisClient::on_reply(redisAsyncContext*, void* reply, void* privdata) {
     } else {
         p->reply = Reply::from(static_cast<redisReply*>(reply));
     }
-    p->timer.cancel(); // resumes the waiting coroutine later, never inside hiredis
+    p->wake();
 }
 
 void RedisClient::on_connect(const redisAsyncContext* ac, int status) {
@@ -245,46 +292,93 @@ void format_command(std::string& out, const std::vector<std::string>& args) {
     out.resize(static_cast<std::size_t>(p - out.data()));
 }
 
-awaitable<std::pair<error_code, Reply>> RedisClient::send(std::vector<std::string> args) {
+std::shared_ptr<RedisClient::Pending> RedisClient::start(const std::vector<std::string>& args) {
     if (!link_ || link_->ac == nullptr) {
-        co_return std::pair{make_error_code(Errc::unavailable), Reply{}};
+        return nullptr;
     }
     format_command(command_text_, args);
     auto pending = std::make_shared<Pending>(ioc_);
-    pending->timer.expires_after(options_.command_timeout);
+    pending->deadline = coarse::steady_now() + options_.command_timeout;
     auto* holder = new std::shared_ptr<Pending>(pending);
     if (redisAsyncFormattedCommand(link_->ac, &RedisClient::on_reply, holder, command_text_.data(),
                                    command_text_.size()) != REDIS_OK) {
         delete holder;
-        co_return std::pair{make_error_code(Errc::unavailable), Reply{}};
+        return nullptr;
     }
-    if (!pending->done) {
-        co_await pending->timer.async_wait(use_nothrow);
+    while (!in_flight_.empty() && in_flight_.front()->done) {
+        in_flight_.pop_front();
     }
-    if (!pending->done) {
-        pending->abandoned = true;
+    in_flight_.push_back(pending);
+    arm_deadlines();
+    return pending;
+}
+
+void RedisClient::arm_deadlines() {
+    if (deadlines_armed_ || in_flight_.empty()) {
+        return;
+    }
+    deadlines_armed_ = true;
+    deadlines_.expires_at(in_flight_.front()->deadline);
+    std::weak_ptr<RedisClient> weak = shared_from_this();
+    deadlines_.async_wait([weak](error_code) {
+        if (auto self = weak.lock()) {
+            self->sweep();
+        }
+    });
+}
+
+void RedisClient::sweep() {
+    deadlines_armed_ = false;
+    const auto now = std::chrono::steady_clock::now();
+    while (!in_flight_.empty()) {
+        Pending& oldest = *in_flight_.front();
+        if (!oldest.done) {
+            if (oldest.deadline > now && !stopped_) {
+                break;
+            }
+            oldest.wake(); // not done: the waiter reads a timeout
+        }
+        in_flight_.pop_front();
+    }
+    arm_deadlines();
+}
+
+std::pair<error_code, Reply> RedisClient::finish(Pending& pending) {
+    if (!pending.done) {
+        pending.abandoned = true;
         if (++consecutive_timeouts_ >= kTimeoutsBeforeReconnect) {
             spdlog::warn("redis: {} consecutive timeouts, reconnecting", consecutive_timeouts_);
             consecutive_timeouts_ = 0;
             drop_link();
             wake_.cancel();
         }
-        co_return std::pair{make_error_code(Errc::timeout), Reply{}};
+        return {make_error_code(Errc::timeout), Reply{}};
     }
     consecutive_timeouts_ = 0;
-    if (pending->disconnected) {
-        co_return std::pair{make_error_code(Errc::disconnected), Reply{}};
+    if (pending.disconnected) {
+        return {make_error_code(Errc::disconnected), Reply{}};
     }
-    if (pending->reply.is_error()) {
-        if (!options_.master_name.empty() && is_readonly_error(pending->reply)) {
+    if (pending.reply.is_error()) {
+        if (!options_.master_name.empty() && is_readonly_error(pending.reply)) {
             // A failover demoted this server: find the master again.
             spdlog::warn("redis: {} is a replica now, asking the sentinels again", address_);
             drop_link();
             wake_.cancel();
         }
-        co_return std::pair{make_error_code(Errc::server_error), std::move(pending->reply)};
+        return {make_error_code(Errc::server_error), std::move(pending.reply)};
     }
-    co_return std::pair{error_code{}, std::move(pending->reply)};
+    return {error_code{}, std::move(pending.reply)};
+}
+
+awaitable<std::pair<error_code, Reply>> RedisClient::send(std::vector<std::string> args) {
+    const std::shared_ptr<Pending> pending = start(args);
+    if (!pending) {
+        co_return std::pair{make_error_code(Errc::unavailable), Reply{}};
+    }
+    if (!pending->done) {
+        co_await parked(*pending);
+    }
+    co_return finish(*pending);
 }
 
 awaitable<std::pair<error_code, Reply>> RedisClient::command(std::vector<std::string> args) {
@@ -294,12 +388,16 @@ awaitable<std::pair<error_code, Reply>> RedisClient::command(std::vector<std::st
         co_await first_attempt_.async_wait(use_nothrow);
     }
     ++stats_.commands;
-    if (!connected_) {
+    const std::shared_ptr<Pending> pending = connected_ ? start(args) : nullptr;
+    if (!pending) {
         ++stats_.errors;
         co_return std::pair{make_error_code(Errc::unavailable), Reply{}};
     }
     const auto started = std::chrono::steady_clock::now();
-    auto answer = co_await send(std::move(args));
+    if (!pending->done) {
+        co_await parked(*pending);
+    }
+    auto answer = finish(*pending);
     if (answer.first && answer.first != make_error_code(Errc::server_error)) {
         ++stats_.errors;
     } else {

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <utility>
@@ -98,7 +99,16 @@ class RedisClient : public std::enable_shared_from_this<RedisClient> {
     /// For the log: "host:port", or the master's name and last address under Sentinel.
     std::string where() const;
     void drop_link();
+    /// One command: queued by start() (null: not connected, nothing sent), awaited until its
+    /// reply or deadline, then read out by finish(). send() does all three; command() does them
+    /// inline, sparing a coroutine frame on every request's Redis round trip.
+    std::shared_ptr<Pending> start(const std::vector<std::string>& args);
+    std::pair<error_code, Reply> finish(Pending& pending);
     awaitable<std::pair<error_code, Reply>> send(std::vector<std::string> args);
+    /// Fails the commands whose deadline passed (all of them once stopped), then waits for the
+    /// next deadline.
+    void sweep();
+    void arm_deadlines();
 
     static void on_reply(redisAsyncContext* ac, void* reply, void* privdata);
     static void on_connect(const redisAsyncContext* ac, int status);
@@ -116,6 +126,11 @@ class RedisClient : public std::enable_shared_from_this<RedisClient> {
     Timer wake_;               // cancelled to wake the run loop (disconnect, stop)
     bool first_attempt_done_ = false;
     Timer first_attempt_; // cancelled when the first connect attempt has ended
+    /// Commands sent and not yet answered, oldest first (replies come in order), for their
+    /// deadlines: one timer for all of them, set to the oldest's, instead of one per command.
+    std::deque<std::shared_ptr<Pending>> in_flight_;
+    Timer deadlines_;
+    bool deadlines_armed_ = false;
     std::shared_ptr<class SwitchWatcher> watcher_; // under Sentinel: failovers, as announced
 };
 

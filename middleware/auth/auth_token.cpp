@@ -154,10 +154,11 @@ Verdict check_session(const Session& session,
     if (!rights.is_object() || rights.empty()) {
         return std::nullopt; // no access rights: a master key
     }
-    if (!session.has_access_to(api.api_id)) {
+    const ApiAccess& access = session.api_access(api.api_id);
+    if (!access.granted) {
         return Rejection{http::status::forbidden, "Access to this API has been disallowed"};
     }
-    const auto urls = session.allowed_urls(api.api_id);
+    const auto& urls = access.allowed_urls;
     if (urls.empty()) {
         return std::nullopt;
     }

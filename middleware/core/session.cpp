@@ -44,11 +44,14 @@ double json_double(const Json* value) {
 }
 
 const Json* json_member(const Json& object, std::string_view name) {
-    if (!object.is_object()) {
+    // The object's map itself: nlohmann's own find builds and compares its iterator type, which
+    // costs several times the lookup.
+    const auto* members = object.get_ptr<const Json::object_t*>();
+    if (members == nullptr) {
         return nullptr;
     }
-    const auto it = object.find(name);
-    return it == object.end() ? nullptr : &*it;
+    const auto it = members->find(name);
+    return it == members->end() ? nullptr : &it->second;
 }
 
 bool api_limit_is_empty(const Json& limit) {
@@ -124,6 +127,8 @@ void Session::Doc::index() {
     for (std::size_t i = 0; i < kFieldNames.size(); ++i) {
         fields[i] = json_member(json, kFieldNames[i]);
     }
+    api_access.clear();
+    holds = {};
 }
 
 Session::Session() : doc_(std::make_shared<Doc>(Json::object())) {}
@@ -243,34 +248,63 @@ const Json& Session::access_rights() const {
 }
 
 bool Session::has_access_to(std::string_view api_id) const {
-    const auto& rights = access_rights();
-    return rights.find(api_id) != rights.end();
+    return api_access(api_id).granted;
 }
 
 std::vector<AllowedUrl> Session::allowed_urls(std::string_view api_id) const {
-    std::vector<AllowedUrl> out;
-    const auto& rights = access_rights();
-    const auto access = rights.find(api_id);
-    if (access == rights.end() || !access->is_object()) {
-        return out;
-    }
-    const auto urls = access->find("allowed_urls");
-    if (urls == access->end() || !urls->is_array()) {
-        return out;
-    }
-    for (const auto& entry : *urls) {
-        if (!entry.is_object()) {
-            continue;
+    return api_access(api_id).allowed_urls;
+}
+
+const ApiAccess& Session::api_access(std::string_view api_id) const {
+    for (const auto& [id, known] : doc_->api_access) {
+        if (id == api_id) {
+            return known;
         }
-        const auto url = entry.find("url");
-        if (url == entry.end() || !url->is_string()) {
-            continue;
-        }
-        const auto methods = entry.find("methods");
-        out.push_back(AllowedUrl{url->get<std::string>(),
-                                 to_strings(methods == entry.end() ? nullptr : &*methods)});
     }
-    return out;
+    ApiAccess out;
+    const Json* access = json_member(access_rights(), api_id);
+    out.granted = access != nullptr;
+    if (const Json* urls = access != nullptr ? json_member(*access, "allowed_urls") : nullptr;
+        urls != nullptr && urls->is_array()) {
+        for (const auto& entry : *urls) {
+            const Json* url = json_member(entry, "url");
+            if (url == nullptr || !url->is_string()) {
+                continue;
+            }
+            out.allowed_urls.push_back(
+                AllowedUrl{url->get<std::string>(), to_strings(json_member(entry, "methods"))});
+        }
+    }
+    if (access != nullptr) {
+        if (const Json* limit = json_member(*access, "limit");
+            limit != nullptr && !api_limit_is_empty(*limit)) {
+            out.limit = limit;
+        }
+        out.allowance_scope = to_string(json_member(*access, "allowance_scope"));
+        if (const Json* endpoints = json_member(*access, "endpoints");
+            endpoints != nullptr && endpoints->is_array() && !endpoints->empty()) {
+            out.endpoints = endpoints;
+        }
+    }
+    if (doc_->api_access.size() >= kApiAccessKept) {
+        doc_->api_access.clear(); // a key used on many APIs: keep the latest few
+    }
+    doc_->api_access.emplace_back(std::string(api_id), std::move(out));
+    return doc_->api_access.back().second;
+}
+
+bool Session::document_holds(bool (*predicate)(const Json&)) const {
+    for (auto& [known, answer] : doc_->holds) {
+        if (known == predicate) {
+            return answer;
+        }
+        if (known == nullptr) {
+            known = predicate;
+            answer = predicate(doc_->json);
+            return answer;
+        }
+    }
+    return predicate(doc_->json); // more predicates than slots: not kept
 }
 
 std::int64_t Session::session_lifetime() const {

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +35,18 @@ struct AllowedUrl {
     std::vector<std::string> methods;
 };
 
+/// What a session's `access_rights` entry for one API (Tyk `user.AccessDefinition`) says, as
+/// the request path reads it. The pointers point into the session's document.
+struct ApiAccess {
+    bool granted = false;                 // access_rights has an entry for the API
+    std::vector<AllowedUrl> allowed_urls; // its `allowed_urls`; empty: no restriction
+    /// Its `limit` when that is an object with a non-zero field (api_limit_is_empty is false):
+    /// per-API limits. Null otherwise: the session-level limits apply.
+    const nlohmann::json* limit = nullptr;
+    std::string allowance_scope;               // its `allowance_scope` when a string
+    const nlohmann::json* endpoints = nullptr; // its `endpoints` when a non-empty array
+};
+
 /// A key's session: the JSON object stored at `apikey-<key>` in Redis (Tyk `user.SessionState`,
 /// reference section 1), kept verbatim so reading then writing keeps every field, including ones
 /// Portcullis does not model. Both Tyk styles are accepted: every field written (zeros, `null`;
@@ -51,7 +64,8 @@ struct AllowedUrl {
 /// of a copy whose document is shared gives that copy its own. The document it had shared is kept
 /// until the Session is destroyed, so a reference taken from a reader before a mutation (say
 /// `&meta_data()`) never dangles; it shows the values from before the mutation, so take readers
-/// again after mutating. A plain value; one request owns it; not thread-safe.
+/// again after mutating. A plain value; one request owns it; not thread-safe, and copies that
+/// share a document stay on one thread (the readers fill in what they derive from it).
 class Session {
   public:
     /// An empty session (`{}`): every reader gives its default.
@@ -99,6 +113,13 @@ class Session {
     const nlohmann::json& access_rights() const;
     /// True when `access_rights` has an entry for `api_id`.
     bool has_access_to(std::string_view api_id) const;
+    /// The access entry of `api_id`, read once per document (for the last few APIs asked):
+    /// copies share it, a mutation reads it afresh. Use the reference at once: it is valid until
+    /// this Session is mutated or asked for another API.
+    const ApiAccess& api_access(std::string_view api_id) const;
+    /// `predicate(document())`, computed once per document (copies share the answer, a mutation
+    /// computes it again): for checks of the whole document that every request makes.
+    bool document_holds(bool (*predicate)(const nlohmann::json&)) const;
     /// `allowed_urls` of the access definition for `api_id`; empty when none (no restriction).
     /// Entries whose `url` is not a string are skipped; non-string methods are skipped.
     std::vector<AllowedUrl> allowed_urls(std::string_view api_id) const;
@@ -159,14 +180,22 @@ class Session {
         oauth_client_id,
         count
     };
-    /// A document and where its known fields are (null: absent).
+    /// A document, where its known fields are (null: absent), and what requests derived from
+    /// it so far (read on first use; copies sharing the document share these).
     struct Doc {
         nlohmann::json json;
         std::array<const nlohmann::json*, static_cast<std::size_t>(Field::count)> fields{};
+        /// By api_id, kApiAccessKept at most.
+        std::list<std::pair<std::string, ApiAccess>> api_access;
+        std::array<std::pair<bool (*)(const nlohmann::json&), bool>, 4> holds{};
         explicit Doc(nlohmann::json document);
-        /// Finds the known fields again: after every change to `json`.
+        /// Finds the known fields again and forgets what was derived: after every change to
+        /// `json`.
         void index();
     };
+
+    /// APIs whose access entry a document keeps read (more are read again on each ask).
+    static constexpr std::size_t kApiAccessKept = 8;
 
     explicit Session(nlohmann::json document);
     void record(SessionPatch patch);

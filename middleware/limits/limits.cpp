@@ -149,17 +149,10 @@ std::string prefix_join(std::initializer_list<std::string_view> parts) {
 
 EffectiveLimit effective_limit(const Session& session, std::string_view api_id) {
     EffectiveLimit out;
-    const Json& rights = session.access_rights();
-    const Json* access = json_member(rights, api_id);
-    const Json* limit = access != nullptr ? json_member(*access, "limit") : nullptr;
-    if (access != nullptr) {
-        out.allowance_scope = string_member(*access, "allowance_scope");
-        const Json* endpoints = json_member(*access, "endpoints");
-        if (endpoints != nullptr && endpoints->is_array() && !endpoints->empty()) {
-            out.endpoints = endpoints;
-        }
-    }
-    if (limit != nullptr && !api_limit_is_empty(*limit)) {
+    const ApiAccess& access = session.api_access(api_id);
+    out.allowance_scope = access.allowance_scope;
+    out.endpoints = access.endpoints;
+    if (const Json* limit = access.limit; limit != nullptr) {
         out.per_api = true;
         out.rate = json_double(json_member(*limit, "rate"));
         out.per = json_double(json_member(*limit, "per"));

@@ -386,30 +386,32 @@ namespace {
 /// True when the access entry of `api_id` has a per-API limit not yet counted under the API's
 /// own `allowance_scope` (what a key without policies gets).
 bool needs_own_scope(const std::string& api_id, const Json& access) {
-    if (!access.is_object()) {
+    const Json* limit = json_member(access, "limit");
+    if (limit == nullptr || api_limit_is_empty(*limit)) {
         return false;
     }
-    const auto limit = access.find("limit");
-    if (limit == access.end() || api_limit_is_empty(*limit)) {
-        return false;
-    }
-    const auto scope = access.find("allowance_scope");
-    return scope == access.end() || !scope->is_string() ||
+    const Json* scope = json_member(access, "allowance_scope");
+    return scope == nullptr || !scope->is_string() ||
            scope->get_ref<const std::string&>() != api_id;
 }
 
 /// True when apply_policies would change a key without policies (needs_own_scope anywhere).
 bool needs_api_scopes(const Json& session) {
-    const auto rights = session.find("access_rights");
-    if (rights == session.end() || !rights->is_object()) {
+    const Json* rights = json_member(session, "access_rights");
+    if (rights == nullptr || !rights->is_object()) {
         return false;
     }
-    for (const auto& [api_id, access] : rights->items()) {
+    for (const auto& [api_id, access] : rights->get_ref<const Json::object_t&>()) {
         if (needs_own_scope(api_id, access)) {
             return true;
         }
     }
     return false;
+}
+
+/// True when apply_policies changes the session: it names policies, or needs API scopes.
+bool needs_policy_pass(const Json& session) {
+    return !policy_ids(session).empty() || needs_api_scopes(session);
 }
 
 } // namespace
@@ -553,7 +555,7 @@ apply_policies(Json& session, const config::PolicySet& policies, const std::stri
 }
 
 std::string apply_policies(Session& session, const config::PolicySet& policies) {
-    if (session.apply_policies().empty() && !needs_api_scopes(session.document())) {
+    if (!session.document_holds(&needs_policy_pass)) {
         return {}; // nothing would change: no copy of the document
     }
     Json doc = session.document();

@@ -1,5 +1,7 @@
 #include "middleware/transform/variables.hpp"
 
+#include "middleware/core/session.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -394,14 +396,11 @@ void replace_all(std::string& text, std::string_view from, std::string_view to) 
 
 void append_lookup(
     std::string& out, const json* values, std::string_view key, bool context, bool escape) {
-    if (values == nullptr || !values->is_object()) {
+    const json* value = values != nullptr ? json_member(*values, key) : nullptr;
+    if (value == nullptr) {
         return;
     }
-    const auto it = values->find(key);
-    if (it == values->end()) {
-        return;
-    }
-    append_value(out, *it, context ? context_kind(key) : GoKind::json, escape);
+    append_value(out, *value, context ? context_kind(key) : GoKind::json, escape);
 }
 
 // One of Tyk's passes (replaceVariables) on the whole text.

@@ -192,6 +192,71 @@ TEST_CASE("redis client times a command out when Redis is stalled", "[redis]") {
         c.ioc, [&] { return !c.run({"PING"}).first; }, std::chrono::seconds(5)));
 }
 
+/// Sends GET x, then GET y `gap` later, while Redis sleeps; yields when each ended (from t0).
+awaitable<std::vector<std::pair<Result, std::chrono::steady_clock::duration>>>
+two_late(std::shared_ptr<redis::RedisClient> c, std::chrono::milliseconds gap) {
+    using Clock = std::chrono::steady_clock;
+    auto ex = co_await asio::this_coro::executor;
+    const auto t0 = Clock::now();
+    auto first = asio::co_spawn(ex, cmd(c, {"GET", "x"}), asio::use_future);
+    asio::steady_timer t{ex};
+    t.expires_after(gap);
+    co_await t.async_wait(use_nothrow);
+    auto second = asio::co_spawn(ex, cmd(c, {"GET", "y"}), asio::use_future);
+    std::vector<std::pair<Result, Clock::duration>> out(2);
+    std::vector<bool> seen(2, false);
+    while (!seen[0] || !seen[1]) {
+        for (int i = 0; i < 2; ++i) {
+            auto& f = i == 0 ? first : second;
+            if (!seen[i] && f.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+                out[i] = {f.get(), Clock::now() - t0};
+                seen[i] = true;
+            }
+        }
+        t.expires_after(std::chrono::milliseconds(1));
+        co_await t.async_wait(use_nothrow);
+    }
+    co_return out;
+}
+
+TEST_CASE("commands in flight together each time out at their own deadline", "[redis]") {
+    RedisServer server{{"--enable-debug-command", "yes"}};
+    Connected c{server.port()}; // command timeout 500 ms
+    REQUIRE(c.wait_connected());
+    std::string slept;
+    std::thread sleeper([&] { slept = server.command({"DEBUG", "SLEEP", "2"}); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto ends = run_awaitable(c.ioc, two_late(c.client, std::chrono::milliseconds(300)));
+    sleeper.join();
+    REQUIRE(slept == "OK");
+    CHECK(ends[0].first.first == redis::Errc::timeout);
+    CHECK(ends[1].first.first == redis::Errc::timeout);
+    // The second's deadline is its own (300 ms + 500 ms), not the first's, and not Redis's 2 s.
+    CHECK(ends[0].second < std::chrono::milliseconds(750));
+    CHECK(ends[1].second >= std::chrono::milliseconds(780));
+    CHECK(ends[1].second < std::chrono::milliseconds(1500));
+    CHECK(run_until(
+        c.ioc, [&] { return !c.run({"PING"}).first; }, std::chrono::seconds(5)));
+}
+
+TEST_CASE("a stopped client leaves no work on its io_context", "[redis]") {
+    RedisServer server;
+    asio::io_context ioc;
+    auto options = options_for(server.port());
+    options.command_timeout = std::chrono::seconds(60);
+    auto client = std::make_shared<redis::RedisClient>(ioc, options);
+    client->start();
+    REQUIRE(run_until(
+        ioc, [&] { return client->connected(); }, std::chrono::seconds(5)));
+    REQUIRE(!run_awaitable(ioc, cmd(client, {"SET", "k", "v"})).first);
+    client->stop();
+    ioc.restart();
+    // No command deadline is left armed: run_for returns as soon as the stop's own completions
+    // ran, the io_context out of work, long before the 60 s command timeout.
+    ioc.run_for(std::chrono::seconds(20));
+    CHECK(ioc.stopped());
+}
+
 TEST_CASE("redis client authenticates and selects the configured database", "[redis]") {
     RedisServer server{{"--requirepass", "s3cret"}};
     redis::ClientOptions o;

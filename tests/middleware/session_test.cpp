@@ -529,3 +529,110 @@ TEST_CASE("invalid UTF-8 put in by a mutator still serializes", "[unit][session]
     CHECK(json::parse(written).at("meta_data").at("bad") == "a\xef\xbf\xbd"
                                                             "b");
 }
+
+TEST_CASE("api_access reads an access entry the way the request path needs it", "[unit][session]") {
+    const Session session = parse_ok(R"({"access_rights":{
+        "limited": {"limit": {"rate": 10, "per": 1}, "allowance_scope": "s",
+                    "endpoints": [{"path": "/x"}],
+                    "allowed_urls": [{"url": "/ok", "methods": ["GET"]}]},
+        "zero": {"limit": {"rate": 0, "quota_max": 0}, "endpoints": [], "allowance_scope": 3},
+        "bare": {}
+    }})");
+    const auto& limited = session.api_access("limited");
+    CHECK(limited.granted);
+    REQUIRE(limited.limit != nullptr);
+    CHECK(limited.limit->at("rate") == 10);
+    CHECK(limited.allowance_scope == "s");
+    REQUIRE(limited.endpoints != nullptr);
+    CHECK(limited.endpoints->size() == 1);
+    REQUIRE(limited.allowed_urls.size() == 1);
+    CHECK(limited.allowed_urls[0].url == "/ok");
+
+    const auto& zero = session.api_access("zero"); // an empty limit: the session's apply
+    CHECK(zero.granted);
+    CHECK(zero.limit == nullptr);
+    CHECK(zero.endpoints == nullptr);
+    CHECK(zero.allowance_scope.empty());
+    CHECK(session.api_access("bare").granted);
+    CHECK_FALSE(session.api_access("missing").granted);
+    CHECK(&session.api_access("limited") == &limited); // read once per document
+}
+
+TEST_CASE("what a session derives is shared by copies and read again after a mutation",
+          "[unit][session]") {
+    Session original = parse_ok(R"({"access_rights":{"a": {"limit": {"rate": 5}}}})");
+    const Session copy = original; // shares the document
+    CHECK(&copy.api_access("a") == &original.api_access("a"));
+    REQUIRE(copy.api_access("a").limit != nullptr);
+
+    original.set_at("/access_rights/a/limit/rate", 0); // now an empty limit
+    CHECK(original.api_access("a").limit == nullptr);
+    CHECK(copy.api_access("a").limit != nullptr); // the copy keeps its document
+
+    Session only = parse_ok(R"({"access_rights":{"a": {}}})"); // its document is not shared
+    CHECK(only.api_access("a").allowed_urls.empty());
+    only.set_at("/access_rights/a/allowed_urls", json::array({json{{"url", "/u"}}}));
+    CHECK(only.api_access("a").allowed_urls.size() == 1);
+    only.set_view(json{{"access_rights", json::object()}});
+    CHECK_FALSE(only.api_access("a").granted);
+}
+
+namespace {
+int g_predicate_calls = 0;
+bool names_x(const json& doc) {
+    ++g_predicate_calls;
+    return doc.contains("x");
+}
+bool p1(const json&) {
+    return true;
+}
+bool p2(const json&) {
+    return false;
+}
+bool p3(const json&) {
+    return true;
+}
+bool p4(const json& doc) {
+    return doc.contains("y");
+}
+} // namespace
+
+TEST_CASE("document_holds asks once per document, and again after a mutation", "[unit][session]") {
+    g_predicate_calls = 0;
+    Session session = parse_ok(R"({"x": 1})");
+    const Session copy = session;
+    CHECK(session.document_holds(&names_x));
+    CHECK(copy.document_holds(&names_x));
+    CHECK(session.document_holds(&names_x));
+    CHECK(g_predicate_calls == 1);
+
+    session.set_field("x", nullptr); // still there, as null: asked again
+    CHECK(session.document_holds(&names_x));
+    CHECK(g_predicate_calls == 2);
+    session.set_view(json{{"y", 1}});
+    CHECK_FALSE(session.document_holds(&names_x));
+    CHECK(g_predicate_calls == 3);
+
+    // More predicates than it keeps answers for: each still gets its own answer.
+    CHECK(session.document_holds(&p1));
+    CHECK_FALSE(session.document_holds(&p2));
+    CHECK(session.document_holds(&p3));
+    CHECK(session.document_holds(&p4));
+    CHECK_FALSE(session.document_holds(&names_x)); // kept from before the others
+    CHECK(g_predicate_calls == 3);
+}
+
+TEST_CASE("a key used on many APIs reads each one's access entry right", "[unit][session]") {
+    json rights = json::object();
+    for (int i = 0; i < 20; ++i) {
+        rights["api" + std::to_string(i)] = {{"allowance_scope", "scope" + std::to_string(i)}};
+    }
+    const Session session = parse_ok(json{{"access_rights", rights}}.dump());
+    for (int round = 0; round < 3; ++round) {
+        for (int i = 0; i < 20; ++i) {
+            const auto& access = session.api_access("api" + std::to_string(i));
+            CHECK(access.granted);
+            CHECK(access.allowance_scope == "scope" + std::to_string(i));
+        }
+    }
+}
