@@ -426,6 +426,25 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     ResponseFraming framing;
     Clock::time_point sent_at;
 
+    // A Content-Length body that fits the relay buffer is read whole before the head goes out:
+    // the head read stopped at its buffer's end, and head and body then leave in one write
+    // instead of a write for the head and a relayed write for the rest.
+    std::size_t tail = 0; // body bytes read into the relay buffer, after those in client.buffer
+    if (raw_body && *content_length <= kRelaySize && client.buffer.size() < *content_length) {
+        char* const relay = client.relay_buffer();
+        const std::size_t missing =
+            static_cast<std::size_t>(*content_length) - client.buffer.size();
+        client.stream.expires_after(read_timeout);
+        while (tail < missing) {
+            auto [rec, rn] = co_await client.stream.async_read_some(
+                asio::buffer(relay + tail, missing - tail), use_nothrow);
+            if (rec) {
+                co_return co_await body_read_failed(client, rec);
+            }
+            tail += rn;
+        }
+    }
+
     for (int attempt = 0;; ++attempt) {
         // A request that can be retried on a fresh connection skips the pooled connection's
         // liveness check (a stale one is retried once below).
@@ -461,7 +480,7 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
         std::size_t first = 0; // raw body bytes sent with the head
         client.head.clear();
         append_request_head(client.head, req, edits);
-        std::array<asio::const_buffer, 2> out;
+        std::array<asio::const_buffer, 3> out;
         out[0] = asio::buffer(client.head);
         out[1] = buffered ? asio::buffer(*plan.buffered_body) : asio::const_buffer();
         if (raw_body) {
@@ -469,6 +488,7 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
             first =
                 static_cast<std::size_t>(std::min<std::uint64_t>(*content_length, pending.size()));
             out[1] = asio::buffer(pending.data(), first);
+            out[2] = asio::buffer(client.relay_buffer(), tail);
         }
         error_code wec;
         const std::size_t sent = send_now(up->stream, out, write_timeout, wec);
@@ -489,7 +509,7 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
             client.buffer.consume(first);
             const RelayOutcome relayed =
                 co_await relay_exactly(client, client.stream, read_timeout, up->stream,
-                                       write_timeout, *content_length - first);
+                                       write_timeout, *content_length - first - tail);
             if (relayed.read) {
                 co_return co_await body_read_failed(client, relayed.read);
             }
@@ -566,8 +586,10 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
                 if (verdict == SimpleHead::not_simple) {
                     break;
                 }
+                // At least 4 KiB: a small response (head and body) arrives in one read, and goes
+                // out to the client in one write.
                 const std::size_t room =
-                    std::clamp<std::size_t>(up->buffer.capacity() - up->buffer.size(), 512, 65536);
+                    std::clamp<std::size_t>(up->buffer.capacity() - up->buffer.size(), 4096, 65536);
                 if (!head_deadline_set) {
                     up->stream.expires_after(upstream_timeout); // one deadline for the whole head
                     head_deadline_set = true;

@@ -1,6 +1,7 @@
 // End-to-end tests of the proxy core: the real build/portcullis process in front of a real
 // upstream (EchoServer) on loopback.
 #include "examples/echo_upstream/echo_server.hpp"
+#include "tests/support/fake_upstream.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
 
@@ -9,10 +10,14 @@
 #include <boost/beast/http/read.hpp>
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
 #include <atomic>
 #include <csignal>
 #include <future>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <thread>
+#include <unistd.h>
 
 using portcullis::examples::EchoServer;
 using portcullis::test::GatewayFixture;
@@ -381,6 +386,68 @@ TEST_CASE("proxy streams large bodies without holding them in memory", "[integra
     const long growth_kib = fx.gateway().peak_rss_kib() - baseline;
     INFO("peak RSS grew by " << growth_kib << " KiB");
     CHECK(growth_kib < 8 * 1024);
+}
+
+TEST_CASE("a small body that arrives after its head goes upstream with the head in one write",
+          "[integration][proxy]") {
+    // The upstream records what its first read returned: the head and the whole body when the
+    // gateway sent them in one write, the head alone when it sent the head as soon as it came.
+    std::promise<std::string> first_read;
+    std::atomic<bool> recorded{false};
+    std::thread upstream;
+    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(listener >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(listener, 4) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    upstream = std::thread([&] {
+        const int c = ::accept(listener, nullptr, nullptr);
+        if (c < 0) {
+            return;
+        }
+        timeval tv{5, 0};
+        ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        char buf[8192];
+        const auto n = ::recv(c, buf, sizeof buf, 0);
+        first_read.set_value(n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "");
+        recorded = true;
+        std::string seen = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
+        while (seen.find("0123456789-end") == std::string::npos) { // the rest, if it was split
+            const auto m = ::recv(c, buf, sizeof buf, 0);
+            if (m <= 0) {
+                break;
+            }
+            seen.append(buf, static_cast<std::size_t>(m));
+        }
+        portcullis::test::FakeUpstream::send_all(
+            c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        ::close(c);
+    });
+    GatewayFixture fx;
+    fx.add_api(GatewayFixture::keyless_api(
+        "small", "/small/", "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)), true));
+    fx.start();
+
+    const std::string body = std::string(1000, 'b') + "0123456789-end";
+    HttpClient client{fx.port()};
+    client.send_raw("POST /small/x HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200)); // the head is read on its own
+    client.send_raw(body);
+    const auto res = client.read_response();
+    upstream.join();
+    ::close(listener);
+    CHECK(res.status == 200);
+    CHECK(res.body == "ok");
+    REQUIRE(recorded);
+    const std::string got = first_read.get_future().get();
+    CHECK(got.find("POST /x HTTP/1.1\r\n") == 0);
+    CHECK(got.size() >= body.size());
+    CHECK(got.substr(got.size() - body.size()) == body);
 }
 
 TEST_CASE("pipelined requests with bodies on one connection each reach the upstream whole",
