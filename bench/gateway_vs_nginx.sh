@@ -255,7 +255,7 @@ bench_gateway_log_head
 {
     echo "# Portcullis vs nginx (bench/gateway_vs_nginx.sh)"
     echo
-    echo "Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC') · nproc: $(nproc) · commit: $(bench_commit "$results") ·" \
+    echo "Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC') · nproc: $(nproc) · commit: $(bench_commit "$results" "$plot") ·" \
         "$(nginx -v 2>&1 | sed 's/^nginx version: //') · wrk, ${duration}s per scenario after ${warmup}s warm-up ·" \
         "CPUs ${busy}% busy before the run · Release build"
     echo

@@ -310,10 +310,11 @@ bench_run() {
 
 bench_ms() { awk -v u="$1" 'BEGIN { printf "%.2fms", u / 1000 }'; }
 
-bench_commit() { # the commit measured, "(dirty tree)" when files other than FILE changed
-    local commit
+bench_commit() { # bench_commit FILE...: the commit measured, "(dirty tree)" when other files changed
+    local commit excludes=() f
+    for f in "$@"; do excludes+=(":(exclude)$f"); done
     commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-    if [[ -n $(git status --porcelain -- . ":(exclude)$1" 2>/dev/null | head -1) ]]; then
+    if [[ -n $(git status --porcelain -- . "${excludes[@]}" 2>/dev/null | head -1) ]]; then
         commit="$commit (dirty tree)"
     fi
     echo "$commit"
