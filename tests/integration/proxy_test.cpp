@@ -10,16 +10,14 @@
 #include <boost/beast/http/read.hpp>
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
 #include <atomic>
 #include <csignal>
 #include <future>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <thread>
-#include <unistd.h>
 
 using portcullis::examples::EchoServer;
+using portcullis::test::FakeUpstream;
 using portcullis::test::GatewayFixture;
 using portcullis::test::http_request;
 using portcullis::test::HttpClient;
@@ -392,62 +390,42 @@ TEST_CASE("a small body that arrives after its head goes upstream with the head 
           "[integration][proxy]") {
     // The upstream records what its first read returned: the head and the whole body when the
     // gateway sent them in one write, the head alone when it sent the head as soon as it came.
+    const std::string body = std::string(1000, 'b') + "0123456789-end";
     std::promise<std::string> first_read;
-    std::atomic<bool> recorded{false};
-    std::thread upstream;
-    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(listener >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    REQUIRE(::listen(listener, 4) == 0);
-    socklen_t len = sizeof addr;
-    REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    upstream = std::thread([&] {
-        const int c = ::accept(listener, nullptr, nullptr);
-        if (c < 0) {
-            return;
-        }
-        timeval tv{5, 0};
-        ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        char buf[8192];
-        const auto n = ::recv(c, buf, sizeof buf, 0);
-        first_read.set_value(n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "");
-        recorded = true;
-        std::string seen = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
-        while (seen.find("0123456789-end") == std::string::npos) { // the rest, if it was split
-            const auto m = ::recv(c, buf, sizeof buf, 0);
-            if (m <= 0) {
-                break;
-            }
-            seen.append(buf, static_cast<std::size_t>(m));
-        }
-        portcullis::test::FakeUpstream::send_all(
-            c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
-        ::close(c);
-    });
+    FakeUpstream upstream{[&](int c) {
+                              char buf[8192];
+                              const auto n = ::recv(c, buf, sizeof buf, 0);
+                              std::string seen(buf, static_cast<std::size_t>(std::max<long>(n, 0)));
+                              first_read.set_value(seen);
+                              while (seen.find("0123456789-end") == std::string::npos) {
+                                  const auto m = ::recv(c, buf, sizeof buf, 0); // a split rest
+                                  if (m <= 0) {
+                                      break;
+                                  }
+                                  seen.append(buf, static_cast<std::size_t>(m));
+                              }
+                              FakeUpstream::answer(
+                                  "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")(c);
+                          },
+                          false};
     GatewayFixture fx;
-    fx.add_api(GatewayFixture::keyless_api(
-        "small", "/small/", "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)), true));
+    fx.add_api(GatewayFixture::keyless_api("small", "/small/", upstream.url(), true));
     fx.start();
 
-    const std::string body = std::string(1000, 'b') + "0123456789-end";
     HttpClient client{fx.port()};
     client.send_raw("POST /small/x HTTP/1.1\r\nHost: t\r\nContent-Length: " +
                     std::to_string(body.size()) + "\r\n\r\n");
     std::this_thread::sleep_for(std::chrono::milliseconds(200)); // the head is read on its own
     client.send_raw(body);
     const auto res = client.read_response();
-    upstream.join();
-    ::close(listener);
     CHECK(res.status == 200);
     CHECK(res.body == "ok");
-    REQUIRE(recorded);
-    const std::string got = first_read.get_future().get();
-    CHECK(got.find("POST /x HTTP/1.1\r\n") == 0);
-    CHECK(got.size() >= body.size());
-    CHECK(got.substr(got.size() - body.size()) == body);
+    auto got = first_read.get_future();
+    REQUIRE(got.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+    const std::string first = got.get();
+    CHECK(first.find("POST /x HTTP/1.1\r\n") == 0);
+    REQUIRE(first.size() >= body.size());
+    CHECK(first.substr(first.size() - body.size()) == body);
 }
 
 TEST_CASE("pipelined requests with bodies on one connection each reach the upstream whole",

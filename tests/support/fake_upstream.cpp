@@ -9,7 +9,8 @@
 
 namespace portcullis::test {
 
-FakeUpstream::FakeUpstream(std::function<void(int)> behaviour) : behaviour_(std::move(behaviour)) {
+FakeUpstream::FakeUpstream(std::function<void(int)> behaviour, bool read_head)
+    : behaviour_(std::move(behaviour)), read_head_(read_head) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -65,7 +66,7 @@ void FakeUpstream::run() {
         ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         std::string head;
         char buf[4096];
-        while (head.find("\r\n\r\n") == std::string::npos) {
+        while (read_head_ && head.find("\r\n\r\n") == std::string::npos) {
             const auto n = ::recv(c, buf, sizeof buf, 0);
             if (n <= 0) {
                 break;

@@ -12,10 +12,10 @@
 namespace portcullis::test {
 
 /// A loopback server that runs `behaviour` on each accepted connection (after reading the
-/// request header), one connection at a time, until destroyed.
+/// request header, unless `read_head` is false), one connection at a time, until destroyed.
 class FakeUpstream {
   public:
-    explicit FakeUpstream(std::function<void(int)> behaviour);
+    explicit FakeUpstream(std::function<void(int)> behaviour, bool read_head = true);
     ~FakeUpstream();
     FakeUpstream(const FakeUpstream&) = delete;
     FakeUpstream& operator=(const FakeUpstream&) = delete;
@@ -34,6 +34,7 @@ class FakeUpstream {
     void run();
 
     std::function<void(int)> behaviour_;
+    bool read_head_ = true;
     int fd_ = -1;
     std::uint16_t port_ = 0;
     std::atomic<bool> stop_{false};
