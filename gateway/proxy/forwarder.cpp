@@ -7,6 +7,7 @@
 #include "middleware/proxy/upstream_response.hpp"
 #include "middleware/proxy/wire.hpp"
 
+#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/http/buffer_body.hpp>
@@ -431,17 +432,12 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
     // instead of a write for the head and a relayed write for the rest.
     std::size_t tail = 0; // body bytes read into the relay buffer, after those in client.buffer
     if (raw_body && *content_length <= kRelaySize && client.buffer.size() < *content_length) {
-        char* const relay = client.relay_buffer();
-        const std::size_t missing =
-            static_cast<std::size_t>(*content_length) - client.buffer.size();
+        tail = static_cast<std::size_t>(*content_length) - client.buffer.size();
         client.stream.expires_after(read_timeout);
-        while (tail < missing) {
-            auto [rec, rn] = co_await client.stream.async_read_some(
-                asio::buffer(relay + tail, missing - tail), use_nothrow);
-            if (rec) {
-                co_return co_await body_read_failed(client, rec);
-            }
-            tail += rn;
+        auto [rec, rn] = co_await asio::async_read(
+            client.stream, asio::buffer(client.relay_buffer(), tail), use_nothrow);
+        if (rec) {
+            co_return co_await body_read_failed(client, rec);
         }
     }
 
@@ -488,7 +484,9 @@ forward(server::ClientConnection& client, RequestParser& rp, ForwardPlan plan) {
             first =
                 static_cast<std::size_t>(std::min<std::uint64_t>(*content_length, pending.size()));
             out[1] = asio::buffer(pending.data(), first);
-            out[2] = asio::buffer(client.relay_buffer(), tail);
+            if (tail > 0) { // the relay buffer is made on first use: not for nothing
+                out[2] = asio::buffer(client.relay_buffer(), tail);
+            }
         }
         error_code wec;
         const std::size_t sent = send_now(up->stream, out, write_timeout, wec);
