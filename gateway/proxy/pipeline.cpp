@@ -245,7 +245,6 @@ class ResponseSteps final : public BeforeResponse {
     void set_session(session::StoredSession* stored, const config::ApiDefinition& api) {
         stored_ = stored;
         api_ = &api;
-        quota_hint_.reset();
     }
 
     /// Where response header transforms apply: the request's API, method and path before any
@@ -274,10 +273,6 @@ class ResponseSteps final : public BeforeResponse {
         rate_headers_ = rate;
         quota_outcome_ = quota;
     }
-
-    /// The session's quota for the API, read while the session was unchanged: used for the
-    /// quota headers as long as it still is (the same values quota_headers() would read).
-    void set_quota_hint(limits::RateLimitHeaders quota) { quota_hint_ = quota; }
 
     bool edits_headers() const override {
         // Mirrors the header work in apply(), but for the X-RateLimit-* fields.
@@ -367,9 +362,6 @@ class ResponseSteps final : public BeforeResponse {
             return quota_outcome_;
         }
         if (quota_headers_ && stored_ != nullptr) {
-            if (quota_hint_ && !stored_->session.modified()) {
-                return quota_hint_;
-            }
             return limits::quota_headers(stored_->session, rate_api_id_);
         }
         return quota_headers_ ? std::nullopt : rate_headers_;
@@ -388,7 +380,6 @@ class ResponseSteps final : public BeforeResponse {
     std::string rate_api_id_;
     std::optional<limits::RateLimitHeaders> rate_headers_;
     std::optional<limits::RateLimitHeaders> quota_outcome_;
-    std::optional<limits::RateLimitHeaders> quota_hint_;
     bool done_ = false;
 };
 
@@ -1097,12 +1088,6 @@ awaitable<bool> proxy_request(server::ClientConnection& conn,
         const auto subject = transform::match_subject(path, listen_prefix, transforms, storage);
         LimitsPlan planned = plan_limits(cfg, api, transforms, stored ? &*stored : nullptr,
                                          req.method_string(), subject, context);
-        if (planned.stored != nullptr && planned.stored == &*stored &&
-            !stored->session.modified()) {
-            // The session's quota as the planning read it: the response's quota headers reuse
-            // it while the session stays unchanged.
-            response_steps.set_quota_hint(limits::quota_headers(planned.plan.limit));
-        }
         LimitsOutcome limited;
         if (!planned.request.empty()) {
             limited = co_await check_limits(conn.worker, cfg, api, std::move(planned));

@@ -338,10 +338,7 @@ std::vector<std::string> reset_keys(std::string_view key_id, const nlohmann::jso
 }
 
 RateLimitHeaders quota_headers(const Session& session, std::string_view api_id) {
-    return quota_headers(effective_limit(session, api_id));
-}
-
-RateLimitHeaders quota_headers(const EffectiveLimit& limit) {
+    const auto limit = effective_limit(session, api_id);
     return RateLimitHeaders{limit.quota_max, limit.quota_remaining, limit.quota_renews};
 }
 

@@ -153,8 +153,6 @@ struct RateLimitHeaders {
 /// `rate_limit_response_headers: quotas` (the default): the session's quota for the API
 /// (per-API limit when not empty), Tyk's GetQuotaLimitByAPIID.
 RateLimitHeaders quota_headers(const Session& session, std::string_view api_id);
-/// The same, of an effective limit already read.
-RateLimitHeaders quota_headers(const EffectiveLimit& limit);
 
 /// Start of the fixed window containing `now_ns` for windows of `per_ns`, aligned as Go's
 /// time.Truncate (multiples of `per` since January 1, year 1 UTC).
